@@ -1,0 +1,253 @@
+"""`CRFPipe`: the trainable component behind `crf_tagger` and `crf_segmenter`.
+
+It predicts one label per token with a linear-chain CRF (or, with
+`decoder="softmax"`, with the same emission scores decoded by argmax) and
+leaves what to do with the labels to subclasses.
+"""
+
+from itertools import islice
+from typing import Callable, Iterable, List, Optional, Sequence, Tuple
+
+import numpy
+from spacy.errors import Errors
+from spacy.language import Language
+from spacy.pipeline import TrainablePipe
+from spacy.tokens import Doc, Token
+from spacy.training import Example, validate_examples, validate_get_examples
+from thinc.api import Model, set_dropout_rate
+
+from .chain_ops import ChainScores, forward_backward, negative_log_likelihood, viterbi
+from .crf import set_crf_labels
+from .schemes import check_scheme, find_violation
+
+DECODERS = ("crf", "softmax")
+PROBS_KEY = "spacy_crf_lr.probs"  # doc.user_data key: probability of each token's label
+
+# (tag ids, probability of each chosen tag) per doc
+Predictions = Tuple[List[numpy.ndarray], List[numpy.ndarray]]
+
+
+def _token_prob(token: Token) -> Optional[float]:
+    """Probability the last CRF component gave this token's label (None if none ran)."""
+    probs = token.doc.user_data.get(PROBS_KEY)
+    return None if probs is None else probs[token.i]
+
+
+if not Token.has_extension("crf_prob"):
+    Token.set_extension("crf_prob", getter=_token_prob)
+
+
+def check_decoder(decoder: str) -> str:
+    """Return the decoder, or raise if it is not one we know."""
+    if decoder not in DECODERS:
+        raise ValueError(f"Unknown decoder {decoder!r}: allowed are {', '.join(DECODERS)}.")
+    return decoder
+
+
+class CRFPipe(TrainablePipe):
+    """Token labelling with a CRF over emission scores. Subclasses define
+    `gold_tags` (one gold label or None per predicted token) and `set_annotations`."""
+
+    def __init__(
+        self,
+        vocab,
+        model: Model,
+        name: str,
+        *,
+        scheme: Optional[str],
+        decoder: str,
+        scorer: Optional[Callable],
+        **cfg,
+    ):
+        self.vocab = vocab
+        self.model = model
+        self.name = name
+        self.scorer = scorer
+        self.cfg = {
+            "labels": [],
+            "scheme": check_scheme(scheme),
+            "decoder": check_decoder(decoder),
+            **cfg,
+        }
+
+    @property
+    def labels(self) -> Tuple[str, ...]:
+        return tuple(self.cfg["labels"])
+
+    @property
+    def label_data(self) -> Tuple[str, ...]:
+        return self.labels
+
+    @property
+    def transitions(self) -> numpy.ndarray:
+        """Learned transition scores, K×K, rows = from-label, in `labels` order (unmasked)."""
+        crf = self.model.get_ref("crf")
+        return crf.ops.to_numpy(crf.get_param("transitions")).copy()
+
+    def _sync_crf(self) -> None:
+        """Give the CRF layer the current labels and scheme."""
+        set_crf_labels(self.model.get_ref("crf"), self.labels, self.cfg["scheme"])
+
+    def add_label(self, label: str) -> int:
+        if not isinstance(label, str):
+            raise ValueError(Errors.E187)
+        if label in self.labels:
+            return 0
+        self._allow_extra_label()
+        self.cfg["labels"].append(label)
+        self.vocab.strings.add(label)
+        self._sync_crf()
+        return 1
+
+    # ----- prediction -----
+
+    def predict(self, docs: Iterable[Doc]) -> Predictions:
+        docs = list(docs)
+        if not any(len(doc) for doc in docs):
+            return [numpy.zeros((len(doc),), "int32") for doc in docs], [
+                numpy.ones((len(doc),), "float32") for doc in docs
+            ]
+        scores = self.model.predict(docs)
+        ops = self.model.ops
+        if self.cfg["decoder"] == "crf":
+            paths, _ = viterbi(ops, scores)
+            marginals = forward_backward(ops, scores, with_transitions=False).marginals
+        else:
+            marginals = ops.softmax(scores.emissions, axis=-1)
+            paths = marginals.argmax(axis=-1)
+        probs = ops.xp.take_along_axis(marginals, paths[:, :, None].astype("int64"), axis=2)[:, :, 0]
+        paths, probs = ops.to_numpy(paths), ops.to_numpy(probs)
+        return [paths[i, : len(doc)] for i, doc in enumerate(docs)], [
+            probs[i, : len(doc)] for i, doc in enumerate(docs)
+        ]
+
+    # ----- training -----
+
+    def gold_tags(self, example: Example) -> List[Optional[str]]:
+        """One gold label (or None where unknown) per token of example.predicted."""
+        raise NotImplementedError
+
+    def _gold_ids(self, examples: Sequence[Example]) -> Tuple[List[int], List[numpy.ndarray]]:
+        """Indices of the fully annotated examples and their gold label ids; raises on bad tags."""
+        index = {label: i for i, label in enumerate(self.labels)}
+        used, ids = [], []
+        for i, eg in enumerate(examples):
+            tags = self.gold_tags(eg)
+            if not tags or any(tag is None for tag in tags):
+                continue  # unannotated (or partly annotated) docs carry no CRF loss
+            unknown = [tag for tag in tags if tag not in index]
+            if unknown:
+                raise ValueError(
+                    f"Doc {i} of the batch ({eg.predicted.text[:40]!r}) has gold label "
+                    f"{unknown[0]!r}, which the component '{self.name}' does not know: "
+                    f"known labels are {list(self.labels)}."
+                )
+            violation = find_violation(self.cfg["scheme"], self.labels, tags)
+            if violation:
+                raise ValueError(
+                    f"Gold tags of doc {i} of the batch ({eg.predicted.text[:40]!r}) break the "
+                    f"{self.cfg['scheme']} scheme at {violation}."
+                )
+            used.append(i)
+            ids.append(numpy.array([index[tag] for tag in tags], "int32"))
+        return used, ids
+
+    def get_loss(self, examples: Iterable[Example], scores: ChainScores) -> Tuple[float, ChainScores]:
+        """Summed loss over the annotated docs and its gradient. The CRF loss is the
+        negative log-likelihood of each gold path, summed over docs (not averaged,
+        like spaCy's tagger); the softmax loss is the summed per-token cross-entropy."""
+        examples = list(examples)
+        validate_examples(examples, f"{type(self).__name__}.get_loss")
+        ops = self.model.ops
+        xp = ops.xp
+        used, ids = self._gold_ids(examples)
+        d_scores = scores.zeros_like(ops)
+        if not used:
+            return 0.0, d_scores
+        rows = xp.asarray(used)
+        tags = numpy.zeros((len(used), scores.emissions.shape[1]), "int32")
+        for row, gold in enumerate(ids):
+            tags[row, : len(gold)] = gold
+        tags = ops.asarray2i(tags)
+        sub = ChainScores(
+            scores.emissions[rows], scores.lengths[rows], scores.transitions, scores.start, scores.end
+        )
+        if self.cfg["decoder"] == "crf":
+            losses, d_sub = negative_log_likelihood(ops, sub, tags)
+            loss = float(losses.sum())
+            d_scores.transitions, d_scores.start, d_scores.end = d_sub.transitions, d_sub.start, d_sub.end
+            d_scores.emissions[rows] = d_sub.emissions
+        else:
+            loss, d_scores.emissions[rows] = _softmax_loss(ops, sub, tags)
+        if numpy.isnan(loss):
+            raise ValueError(Errors.E910.format(name=self.name))
+        return loss, d_scores
+
+    def update(self, examples: Iterable[Example], *, drop: float = 0.0, sgd=None, losses=None):
+        if losses is None:
+            losses = {}
+        losses.setdefault(self.name, 0.0)
+        examples = list(examples)
+        validate_examples(examples, f"{type(self).__name__}.update")
+        if not any(len(eg.predicted) for eg in examples):
+            return losses
+        set_dropout_rate(self.model, drop)
+        scores, backprop = self.model.begin_update([eg.predicted for eg in examples])
+        loss, d_scores = self.get_loss(examples, scores)
+        backprop(d_scores)
+        if sgd not in (None, False):
+            self.finish_update(sgd)
+        losses[self.name] += loss
+        return losses
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp: Optional[Language] = None,
+        labels: Optional[Sequence[str]] = None,
+    ) -> None:
+        """Add labels (given, or found in the data), then initialize the model.
+        With `init_transitions = "counts"` the CRF sees the gold tags of all examples."""
+        validate_get_examples(get_examples, f"{type(self).__name__}.initialize")
+        for label in labels if labels is not None else self._labels_in(get_examples()):
+            self.add_label(label)
+        self._require_labels()
+        n_tag_samples = None if self.model.get_ref("crf").attrs["init_transitions"] == "counts" else 10
+        eye = numpy.eye(len(self.labels), dtype="float32")
+        _, ids = self._gold_ids(list(islice(get_examples(), n_tag_samples)))
+        doc_sample = [eg.predicted for eg in islice(get_examples(), 10)]
+        if not doc_sample:
+            raise ValueError(Errors.E923.format(name=self.name))
+        label_sample = [self.model.ops.asarray2f(eye[x]) for x in ids]
+        self.model.initialize(X=doc_sample, Y=label_sample or [self.model.ops.asarray2f(eye[:1])])
+
+    def _labels_in(self, examples: Iterable[Example]) -> List[str]:
+        """Sorted gold labels found in the examples."""
+        found = set()
+        for eg in examples:
+            found.update(tag for tag in self.gold_tags(eg) if tag)
+        return sorted(found)
+
+    # ----- serialization: keep the CRF layer in step with the loaded labels -----
+
+    def from_bytes(self, bytes_data, *, exclude=tuple()):
+        super().from_bytes(bytes_data, exclude=exclude)
+        self._sync_crf()
+        return self
+
+    def from_disk(self, path, *, exclude=tuple()):
+        super().from_disk(path, exclude=exclude)
+        self._sync_crf()
+        return self
+
+
+def _softmax_loss(ops, scores: ChainScores, tags) -> Tuple[float, numpy.ndarray]:
+    """Summed per-token cross-entropy of softmax(emissions) and its gradient."""
+    xp = ops.xp
+    n_tags = scores.emissions.shape[2]
+    valid = (xp.arange(scores.emissions.shape[1])[None, :] < scores.lengths[:, None])[:, :, None]
+    probs = ops.softmax(scores.emissions, axis=-1)
+    gold = xp.eye(n_tags, dtype="float32")[tags] * valid
+    loss = -float((gold * xp.log(xp.maximum(probs, 1e-30))).sum())
+    return loss, (probs - gold) * valid

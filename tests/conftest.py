@@ -1,0 +1,87 @@
+"""Shared fixtures: a tiny tagged corpus, a tiny BERT built on disk, and a runner for CLIs."""
+
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PKU_DIR = ROOT.parent / "shared" / "data" / "pku"
+WORD_TAGS = {
+    "the": "DET", "a": "DET", "cat": "NOUN", "dog": "NOUN", "bird": "NOUN",
+    "runs": "VERB", "sees": "VERB", "big": "ADJ", "red": "ADJ", "quickly": "ADV",
+}
+
+
+def tagged_sentences(n: int, seed: int = 0):
+    """Sentences of the toy language as (words, tags)."""
+    rng = random.Random(seed)
+    words = sorted(WORD_TAGS)
+    for _ in range(n):
+        sentence = [rng.choice(words) for _ in range(rng.randint(3, 10))]
+        yield sentence, [WORD_TAGS[w] for w in sentence]
+
+
+def write_docbin(path: Path, sentences) -> Path:
+    import spacy
+    from spacy.tokens import Doc, DocBin
+
+    vocab = spacy.blank("en").vocab
+    DocBin(docs=[Doc(vocab, words=w, tags=t) for w, t in sentences]).to_disk(path)
+    return path
+
+
+def require_pku(name: str) -> Path:
+    """Path of a file of ../shared/data/pku, skipping the test when it is absent."""
+    path = PKU_DIR / name
+    if not path.is_file():
+        pytest.skip(f"PKU data not found: {path}")
+    return path
+
+
+def run(args, *, cwd=ROOT, env=None, timeout=900):
+    """Run a command, failing the test with its output if it fails."""
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **(env or {})}
+    proc = subprocess.run(args, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        pytest.fail(f"{args} exited {proc.returncode}\nSTDOUT:\n{proc.stdout[-4000:]}\nSTDERR:\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def python(*args, **kwargs):
+    return run([sys.executable, *args], **kwargs)
+
+
+@pytest.fixture(scope="session")
+def tagged_corpus(tmp_path_factory):
+    """(train.spacy, dev.spacy) of the toy tagging language."""
+    root = tmp_path_factory.mktemp("corpus")
+    sentences = list(tagged_sentences(240))
+    return write_docbin(root / "train.spacy", sentences[:200]), write_docbin(root / "dev.spacy", sentences[200:])
+
+
+def build_tiny_bert(path: Path, tokens) -> Path:
+    """A randomly initialised 1-layer BERT and a WordPiece tokenizer over `tokens`, saved to path."""
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    path.mkdir(parents=True, exist_ok=True)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + sorted(set(tokens))
+    (path / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf8")
+    tokenizer = BertTokenizerFast(vocab_file=str(path / "vocab.txt"), do_lower_case=False, tokenize_chinese_chars=True)
+    tokenizer.save_pretrained(path)
+    config = BertConfig(
+        vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=256,
+    )
+    BertModel(config).save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory):
+    """Directory of a tiny BERT whose vocabulary covers the toy language and CJK characters."""
+    chars = [chr(c) for c in range(0x4E00, 0x4E00 + 3000)] + list("，。、；：？！“”（）《》0123456789")
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny_bert"), list(WORD_TAGS) + chars)
