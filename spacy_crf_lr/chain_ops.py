@@ -159,39 +159,32 @@ def viterbi(ops: Ops, scores: ChainScores) -> Tuple[Ints2d, Floats1d]:
     n_seqs, n_steps, n_tags = scores.emissions.shape
     if n_steps == 0:
         return xp.zeros((n_seqs, n_steps), "int32"), xp.zeros((n_seqs,), "float32")
-    emissions = xp.ascontiguousarray(scores.emissions.transpose(1, 0, 2))  # T×B×K
+    # Tag-major layout (T×K×B, batch on the contiguous axis): the max over the previous tag is
+    # then an elementwise maximum of K contiguous K×B slabs, which numpy vectorises well.
+    emissions = xp.ascontiguousarray(scores.emissions.transpose(1, 2, 0))
+    dtype = emissions.dtype
+    transitions = xp.asarray(scores.transitions, dtype=dtype)
     lengths = scores.lengths
     last = xp.maximum(lengths - 1, 0)
     seq_index = xp.arange(n_seqs)
-    # candidates[b, j, i] = best[b, i] + transitions[i, j]: the max runs over the last, contiguous
-    # axis, and the maxima are read back with one flat take() instead of a second reduction.
-    trans_to_from = xp.ascontiguousarray(scores.transitions.T, dtype=emissions.dtype)[None]
-    candidates = xp.empty((n_seqs, n_tags, n_tags), emissions.dtype)
-    flat_candidates = candidates.reshape(-1)
-    row_offsets = xp.arange(n_seqs * n_tags) * n_tags
-    backpointers = xp.zeros((n_steps, n_seqs, n_tags), "int32")
-    best_at = xp.empty((n_steps, n_seqs, n_tags), emissions.dtype)  # best score ending in each tag
-    best = best_at[0]
-    xp.add(scores.start[None, :], emissions[0], out=best)
+    best_at = xp.empty((n_steps, n_tags, n_seqs), dtype)  # best score of a prefix ending in each tag
+    candidates = xp.empty((n_tags, n_tags, n_seqs), dtype)  # from × to × batch
+    xp.add(xp.asarray(scores.start, dtype=dtype)[:, None], emissions[0], out=best_at[0])
     for t in range(1, n_steps):
-        xp.add(best[:, None, :], trans_to_from, out=candidates)
-        pointers = candidates.argmax(axis=2)
-        backpointers[t] = pointers
-        best = best_at[t]
-        xp.add(flat_candidates.take(row_offsets + pointers.reshape(-1)).reshape(n_seqs, n_tags), emissions[t], out=best)
-    finals = best_at[last, seq_index] + scores.end[None, :]
-    final_tag = finals.argmax(axis=1).astype("int32")
+        xp.add(best_at[t - 1][:, None, :], transitions[:, :, None], out=candidates)
+        candidates.max(axis=0, out=best_at[t])
+        best_at[t] += emissions[t]
+    finals = best_at.transpose(0, 2, 1)[last, seq_index] + scores.end[None, :]  # B×K
+    final_tag = finals.argmax(axis=1)
     path_score = finals[seq_index, final_tag]
-    # Past its end a sequence keeps its tag (identity backpointers), so one backward walk from
-    # the last step serves every length.
-    padding = (xp.arange(n_steps)[:, None] > last[None, :])[:, :, None]
-    backpointers = xp.where(padding, xp.arange(n_tags, dtype="int32"), backpointers).reshape(n_steps, -1)
-    tag_offsets = (seq_index * n_tags).astype("int32")
+    # No stored backpointers: along the path, recompute the argmax of the same float sums the
+    # forward pass maximised (B×K work per step). Past its end a sequence keeps its final tag.
     paths = xp.empty((n_steps, n_seqs), "int32")  # T×B while walking back
     tag = final_tag
     paths[n_steps - 1] = tag
     for t in range(n_steps - 1, 0, -1):
-        tag = backpointers[t].take(tag_offsets + tag)
+        previous = (best_at[t - 1] + transitions[:, tag]).argmax(axis=0)
+        tag = xp.where(t <= last, previous, tag)
         paths[t - 1] = tag
     paths = xp.where(_valid(ops, scores), paths, 0).T
     return xp.ascontiguousarray(paths), xp.where(lengths > 0, path_score, 0.0)

@@ -7,6 +7,33 @@ from pathlib import Path
 from typing import List, Optional
 
 from .bakeoff import BakeoffScore, score_files
+from .sighan import create_sighan_corpus, read_lines, write_segmented
+
+
+def add_segment_parser(subparsers: "argparse._SubParsersAction") -> None:
+    """Add the `segment MODEL INPUT OUTPUT` subcommand."""
+    parser = subparsers.add_parser("segment", help="segment a text file with a trained pipeline, in bakeoff format")
+    parser.add_argument("model", help="a trained pipeline (directory or installed package name)")
+    parser.add_argument("input", type=Path, help="UTF-8 text, one sentence per line")
+    parser.add_argument("output", type=Path, help="words joined by two spaces, one line per input line")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--n-process", type=int, default=1)
+    parser.add_argument("--gpu-id", type=int, default=-1, help="GPU to use; -1 for CPU")
+    parser.set_defaults(func=run_segment)
+
+
+def run_segment(args: argparse.Namespace) -> int:
+    """Segment args.input line by line with args.model and write args.output."""
+    import spacy
+
+    if args.gpu_id >= 0:
+        spacy.require_gpu(args.gpu_id)
+    nlp = spacy.load(args.model)
+    lines = read_lines(args.input)
+    docs = nlp.pipe(lines, batch_size=args.batch_size, n_process=args.n_process)
+    write_segmented(args.output, ([t.text for t in doc if not t.is_space] for doc in docs))
+    print(f"segmented {len(lines)} lines of {args.input} into {args.output}")
+    return 0
 
 def add_score_parser(subparsers: "argparse._SubParsersAction") -> None:
     """Add the `score GOLD PRED [--words WORDS] [--json OUT]` subcommand."""
@@ -49,11 +76,70 @@ def run_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_convert_parser(subparsers: "argparse._SubParsersAction") -> None:
+    """Add the `convert INPUT OUTPUT.spacy` subcommand."""
+    parser = subparsers.add_parser("convert", help="convert a segmented bakeoff file to spaCy's .spacy format")
+    parser.add_argument("input", type=Path, help="segmented file: words separated by spaces")
+    parser.add_argument("output", type=Path, help="the .spacy file to write")
+    parser.add_argument("--holdout", type=float, default=0.0, help="share of last lines held out as dev")
+    parser.add_argument("--part", default="all", help="train, dev or all")
+    parser.add_argument("--max-length", type=int, default=0, help="split lines longer than this (0: never)")
+    parser.set_defaults(func=run_convert)
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    """Write the selected sentences of args.input as reference Docs to args.output."""
+    import spacy
+    from spacy.tokens import DocBin
+
+    corpus = create_sighan_corpus(args.input, max_length=args.max_length, holdout=args.holdout, part=args.part)
+    nlp = spacy.blank("zh")
+    docs = [eg.reference for eg in corpus(nlp)]
+    DocBin(docs=docs).to_disk(args.output)
+    print(f"wrote {len(docs)} docs from {args.input} to {args.output}")
+    return 0
+
+
+def add_check_data_parser(subparsers: "argparse._SubParsersAction") -> None:
+    """Add the `check-data VAR=PATH ... [--zip ZIP --dest DIR]` subcommand used by project.yml."""
+    parser = subparsers.add_parser("check-data", help="check the data files a project run needs")
+    parser.add_argument("files", nargs="+", metavar="VAR=PATH", help="project variable and the file it names")
+    parser.add_argument("--zip", type=Path, help="the downloaded icwb2-data zip, unpacked when files are missing")
+    parser.add_argument("--dest", type=Path, default=Path("assets"), help="where to unpack --zip")
+    parser.set_defaults(func=run_check_data)
+
+
+def run_check_data(args: argparse.Namespace) -> int:
+    """Exit 1 naming each variable whose file is missing, after unpacking --zip if that helps."""
+    files = dict(item.split("=", 1) for item in args.files)
+    missing = [var for var, path in files.items() if not Path(path).is_file()]
+    if missing and args.zip is not None and args.zip.is_file():
+        import zipfile
+
+        zipfile.ZipFile(args.zip).extractall(args.dest)
+        missing = [var for var in missing if not Path(files[var]).is_file()]
+    for var in missing:
+        print(f"error: vars.{var}: file not found: {files[var]}", file=sys.stderr)
+    if missing:
+        example = " ".join(f"--vars.{var} /path/to/file" for var in missing)
+        print(
+            "Download the official data with `spacy project assets`, or point the variables at local "
+            f"copies, e.g. `spacy project run all . {example}`.",
+            file=sys.stderr,
+        )
+        return 1
+    print("data found: " + ", ".join(f"{var}={path}" for var, path in files.items()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the top-level parser with one subparser per command."""
     parser = argparse.ArgumentParser(prog="python -m spacy_crf_lr", description=__doc__)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_score_parser(subparsers)
+    add_segment_parser(subparsers)
+    add_convert_parser(subparsers)
+    add_check_data_parser(subparsers)
     return parser
 
 

@@ -1,0 +1,115 @@
+"""The `crf_segmenter` component: BMES from alignment, merging, whitespace, scoring, pipe."""
+
+import random
+
+import pytest
+import spacy
+from spacy.tokens import Doc
+from spacy.training import Example
+
+from spacy_crf_lr.segmenter import char_tags, make_segmentation_score, word_starts
+from spacy_crf_lr.sighan import make_example
+
+WORDS = ["中国", "人民", "银行", "的", "发展", "很", "快", "。", "我们", "今天", "学习", "历史"]
+TINY_CHAR_CNN = {
+    "@architectures": "spacy.Tok2Vec.v2",
+    "embed": {"@architectures": "spacy_crf_lr.CharEmbed.v1", "width": 32, "rows": 500, "bigram_rows": 500},
+    "encode": {
+        "@architectures": "spacy.MaxoutWindowEncoder.v2", "width": 32, "depth": 2, "window_size": 1, "maxout_pieces": 2,
+    },
+}
+
+
+def sentences(n: int, seed: int = 0):
+    rng = random.Random(seed)
+    return [[rng.choice(WORDS) for _ in range(rng.randint(3, 12))] for _ in range(n)]
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """A small segmenter trained on the toy vocabulary."""
+    nlp = spacy.blank("zh")
+    nlp.add_pipe("crf_segmenter", config={"model": {"tok2vec": TINY_CHAR_CNN}})
+    examples = [make_example(nlp, words) for words in sentences(150)]
+    optimizer = nlp.initialize(lambda: examples)
+    for epoch in range(12):
+        random.Random(epoch).shuffle(examples)
+        for i in range(0, len(examples), 16):
+            nlp.update(examples[i : i + 16], sgd=optimizer)
+    return nlp
+
+
+def test_bmes_tags_from_alignment():
+    nlp = spacy.blank("zh")
+    example = make_example(nlp, ["中国人", "的", "银行"])
+    assert char_tags(example) == ["B", "M", "E", "S", "B", "E"]
+
+
+def test_character_straddling_a_word_boundary_has_no_tag():
+    nlp = spacy.blank("zh")
+    predicted = Doc(nlp.vocab, words=["中", "国人", "的"], spaces=[False] * 3)
+    reference = Doc(nlp.vocab, words=["中国", "人的"], spaces=[False] * 2)
+    assert char_tags(Example(predicted, reference)) == ["B", None, "E"]
+
+
+def test_whitespace_never_joins_a_word():
+    nlp = spacy.blank("zh")
+    doc = nlp("中国 人民\u3000银行")  # the ASCII space is 国's trailing whitespace, U+3000 a token
+    one_long_word = ["B"] + ["M"] * (len(doc) - 2) + ["E"]
+    starts = word_starts(doc, one_long_word)
+    assert [doc[a:b].text for a, b in zip(starts, starts[1:] + [len(doc)])] == ["中国", "人民", "\u3000", "银行"]
+
+
+def test_segments_and_keeps_the_text(trained):
+    texts = ["中国人民银行的发展很快。", "我们今天学习历史", "", "  ", "中国 人民\u3000银行\n的发展", "\n"]
+    docs = list(trained.pipe(texts, batch_size=2))
+    assert [doc.text for doc in docs] == texts
+    assert [t.text for t in docs[0]] == ["中国", "人民", "银行", "的", "发展", "很", "快", "。"]
+    for doc in docs:
+        for token in doc:
+            assert token.is_space or not any(c.isspace() for c in token.text), token.text
+            assert 0.0 < token._.crf_prob <= 1.0
+    assert [t.text for t in docs[4] if not t.is_space] == ["中国", "人民", "银行", "的", "发展"]
+
+
+def test_pipe_with_two_processes_matches_one(trained):
+    texts = ["".join(words) for words in sentences(40, seed=3)]
+    single = [[t.text for t in doc] for doc in trained.pipe(texts, batch_size=8)]
+    double = [[t.text for t in doc] for doc in trained.pipe(texts, batch_size=8, n_process=2)]
+    assert single == double
+    assert sum(len(words) for words in single) < sum(len(text) for text in texts)
+
+
+def test_evaluate_scores_words_and_oov(trained, tmp_path):
+    words_file = tmp_path / "words.txt"
+    words_file.write_text("\n".join(WORDS[:6]) + "\n", encoding="utf8")
+    examples = [make_example(trained, words) for words in sentences(30, seed=9)]
+    scores = make_segmentation_score(str(words_file))(
+        [Example(trained(eg.predicted.text), eg.reference) for eg in examples]
+    )
+    assert scores["token_f"] > 0.9
+    assert set(scores) == {"token_p", "token_r", "token_f", "token_oov_recall", "token_iv_recall"}
+    assert 0.0 <= scores["token_oov_recall"] <= 1.0 and scores["token_iv_recall"] > 0.9
+    assert trained.evaluate(examples)["token_f"] == pytest.approx(
+        make_segmentation_score(None)([Example(trained(eg.predicted.text), eg.reference) for eg in examples])["token_f"]
+    )
+
+
+def test_softmax_decoder_trains_and_segments():
+    nlp = spacy.blank("zh")
+    nlp.add_pipe("crf_segmenter", config={"model": {"tok2vec": TINY_CHAR_CNN}, "decoder": "softmax"})
+    examples = [make_example(nlp, words) for words in sentences(100)]
+    optimizer = nlp.initialize(lambda: examples)
+    for _ in range(8):
+        for i in range(0, len(examples), 16):
+            nlp.update(examples[i : i + 16], sgd=optimizer)
+    doc = nlp("中国人民银行的发展很快。")
+    assert doc.text == "中国人民银行的发展很快。"
+    assert nlp.evaluate(examples)["token_f"] > 0.8
+
+
+def test_labels_are_always_bmes():
+    nlp = spacy.blank("zh")
+    segmenter = nlp.add_pipe("crf_segmenter")
+    with pytest.raises(ValueError, match=r"always \['B', 'M', 'E', 'S'\].*\['X'\]"):
+        segmenter.initialize(lambda: [make_example(nlp, ["中国"])], nlp=nlp, labels=["X"])
