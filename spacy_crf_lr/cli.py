@@ -132,6 +132,113 @@ def run_check_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_inspect_parser(subparsers: "argparse._SubParsersAction") -> None:
+    """Add the `inspect MODEL [--component NAME] [--plot FILE.png]` subcommand."""
+    parser = subparsers.add_parser(
+        "inspect", help="print the learned CRF transition, start and end scores of a trained pipeline"
+    )
+    parser.add_argument("model", help="a trained pipeline (directory or installed package name)")
+    parser.add_argument("--component", help="the CRF component to inspect (default: all of them)")
+    parser.add_argument("--plot", type=Path, metavar="FILE.png", help="also write a heatmap of the transitions (needs matplotlib)")
+    parser.set_defaults(func=run_inspect)
+
+
+def run_inspect(args: argparse.Namespace) -> int:
+    """Print each CRF component's learned scores and sanity; optionally plot the transitions."""
+    import numpy
+    import spacy
+
+    from .diagnostics import describe
+    from .pipe import CRFPipe
+
+    nlp = spacy.load(args.model)
+    crfs = [(name, proc) for name, proc in nlp.pipeline if isinstance(proc, CRFPipe)]
+    if args.component is not None:
+        crfs = [(name, proc) for name, proc in crfs if name == args.component]
+    if not crfs:
+        what = f"no CRF component named {args.component!r}" if args.component else "no CRF component"
+        raise ValueError(f"{args.model}: {what} (pipeline: {nlp.pipe_names})")
+    panels = []
+    for name, proc in crfs:
+        crf = proc.model.get_ref("crf")
+        start, end = (numpy.asarray(crf.ops.to_numpy(crf.get_param(p)), dtype="float64") for p in ("start", "end"))
+        text, sanity, scheme = describe(proc.labels, proc.transitions, start, end, proc.cfg.get("scheme"))
+        print(f"== {name} (decoder {proc.cfg.get('decoder')}, scheme {proc.cfg.get('scheme')}) ==")
+        print(text)
+        print()
+        panels.append((name, list(proc.labels), proc.transitions, sanity, scheme))
+    if args.plot is not None:
+        try:
+            _plot_heatmaps(panels, args.plot)
+        except ImportError:
+            print("error: --plot needs matplotlib: pip install 'spacy-crf-lr[plot]'", file=sys.stderr)
+            return 2
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def _plot_heatmaps(panels, path: Path) -> None:
+    """One transition heatmap per component; moves the scheme forbids are outlined."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy
+
+    from .schemes import constraint_masks
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(1.2 + 1.1 * max(len(p[1]) for p in panels) * len(panels), 4.5), squeeze=False)
+    for ax, (name, labels, transitions, sanity, scheme) in zip(axes[0], panels):
+        limit = float(numpy.abs(transitions).max()) or 1.0
+        image = ax.imshow(transitions, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        ax.set_xticks(range(len(labels)), labels)
+        ax.set_yticks(range(len(labels)), labels)
+        ax.set_xlabel("to")
+        ax.set_ylabel("from")
+        forbidden = ~constraint_masks(scheme, tuple(labels))[0] if scheme else numpy.zeros(transitions.shape, bool)
+        for i in range(len(labels)):
+            for j in range(len(labels)):
+                dark = abs(transitions[i, j]) > 0.6 * limit
+                ax.text(j, i, f"{transitions[i, j]:.2f}", ha="center", va="center", fontsize=8, color="white" if dark else "black")
+                if forbidden[i, j]:
+                    ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="black", linestyle="--"))
+        title = name if sanity is None else f"{name}: sanity {sanity:.2f} ({scheme}; dashed = impossible)"
+        ax.set_title(title, fontsize=9)
+        fig.colorbar(image, ax=ax, shrink=0.8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def add_experiment_report_parser(subparsers: "argparse._SubParsersAction") -> None:
+    """Add the `experiment-report --arm NAME TRAINING_DIR TEST_JSON ... --output REPORT.md` subcommand."""
+    parser = subparsers.add_parser(
+        "experiment-report", help="markdown report and transition plot of the project's `experiment` workflow"
+    )
+    parser.add_argument(
+        "--arm", nargs=3, action="append", required=True, metavar=("NAME", "TRAINING_DIR", "TEST_JSON"),
+        help="an arm: its name, its `spacy train --output` directory (with crf_diagnostics.jsonl) and its `score --json` file",
+    )
+    parser.add_argument("--output", type=Path, required=True, help="the markdown report to write")
+    parser.add_argument("--plot", type=Path, metavar="FILE.png", help="mean |transition| against step, every arm (needs matplotlib)")
+    parser.add_argument("--command", dest="regenerate", help="the command that regenerates the report, quoted in it")
+    parser.set_defaults(func=run_experiment_report)
+
+
+def run_experiment_report(args: argparse.Namespace) -> int:
+    """Write the experiment report (and plot) from the arms' diagnostics and test scores."""
+    from .experiment import write_report
+
+    try:
+        arms = write_report(args.arm, args.output, args.plot, args.regenerate)
+    except ImportError:
+        print("error: --plot needs matplotlib: pip install 'spacy-crf-lr[plot]'", file=sys.stderr)
+        return 2
+    print(f"wrote {args.output} ({len(arms)} arms)" + (f" and {args.plot}" if args.plot else ""))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the top-level parser with one subparser per command."""
     parser = argparse.ArgumentParser(prog="python -m spacy_crf_lr", description=__doc__)
@@ -140,6 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_segment_parser(subparsers)
     add_convert_parser(subparsers)
     add_check_data_parser(subparsers)
+    add_inspect_parser(subparsers)
+    add_experiment_report_parser(subparsers)
     return parser
 
 

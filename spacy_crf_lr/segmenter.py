@@ -4,6 +4,8 @@ from bisect import bisect_right
 from functools import lru_cache
 from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
+import numpy
+from spacy.attrs import IS_SPACE, SPACY
 from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.training import Example
@@ -57,19 +59,15 @@ def char_tags(example: Example) -> List[Optional[str]]:
 def word_starts(doc: Doc, tags: Sequence[str]) -> List[int]:
     """Indices of the tokens that start a word. Whitespace never joins a word:
     a space token stands alone, and no word runs past a token's trailing space."""
-    starts = []
-    for i, token in enumerate(doc):
-        prev = doc[i - 1] if i else None
-        if (
-            prev is None
-            or token.is_space
-            or prev.is_space
-            or prev.whitespace_
-            or tags[i] in WORD_STARTS
-            or tags[i - 1] in WORD_ENDS
-        ):
-            starts.append(i)
-    return starts
+    if not len(doc):
+        return []
+    flags = doc.to_array([IS_SPACE, SPACY]).astype(bool)
+    apart = flags[:, 0] | flags[:, 1]  # a space token, or a token followed by a space
+    tags = numpy.asarray(tags)
+    starts = numpy.isin(tags, list(WORD_STARTS))
+    starts[1:] |= flags[1:, 0] | apart[:-1] | numpy.isin(tags[:-1], list(WORD_ENDS))
+    starts[0] = True
+    return numpy.flatnonzero(starts).tolist()
 
 
 @lru_cache(maxsize=4)
@@ -137,11 +135,11 @@ class CRFSegmenter(CRFPipe):
         super().initialize(get_examples, nlp=nlp, labels=BMES)
 
     def set_annotations(self, docs: Iterable[Doc], predictions: Predictions) -> None:
+        labels = numpy.array(self.labels)
         for doc, tag_ids, probs in zip(docs, *predictions):
-            tags = [self.labels[i] for i in tag_ids]
-            starts = word_starts(doc, tags) + [len(doc)]
-            doc.user_data[PROBS_KEY] = [float(probs[a:b].min()) for a, b in zip(starts, starts[1:])]
+            starts = word_starts(doc, labels[tag_ids])
+            doc.user_data[PROBS_KEY] = numpy.minimum.reduceat(probs, starts).tolist() if starts else []
             with doc.retokenize() as retokenizer:
-                for start, end in zip(starts, starts[1:]):
+                for start, end in zip(starts, starts[1:] + [len(doc)]):
                     if end - start > 1:
                         retokenizer.merge(doc[start:end])

@@ -7,6 +7,7 @@ import spacy
 from spacy.tokens import Doc
 from spacy.training import Example
 
+from conftest import python
 from spacy_crf_lr.segmenter import char_tags, make_segmentation_score, word_starts
 from spacy_crf_lr.sighan import make_example
 
@@ -113,3 +114,13 @@ def test_labels_are_always_bmes():
     segmenter = nlp.add_pipe("crf_segmenter")
     with pytest.raises(ValueError, match=r"always \['B', 'M', 'E', 'S'\].*\['X'\]"):
         segmenter.initialize(lambda: [make_example(nlp, ["中国"])], nlp=nlp, labels=["X"])
+
+
+def test_segment_command_keeps_one_line_per_input_line(trained, tmp_path):
+    trained.to_disk(tmp_path / "model")
+    source = tmp_path / "in.txt"
+    source.write_bytes("中国人民银行的发展很快。\r\n\r\n我们今天学习历史\r\n".encode("utf8"))
+    python("-m", "spacy_crf_lr", "segment", str(tmp_path / "model"), str(source), str(tmp_path / "out.txt"))
+    assert (tmp_path / "out.txt").read_text(encoding="utf8").split("\n") == [
+        "中国  人民  银行  的  发展  很  快  。", "", "我们  今天  学习  历史", "",
+    ]

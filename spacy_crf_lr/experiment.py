@@ -1,0 +1,191 @@
+"""The report of the `experiment` workflow (project.yml): one row per arm from its training
+directory's CRF diagnostics (`crf_diagnostics.jsonl`, written by
+`spacy_crf_lr.CRFDiagnosticsLogger.v1`) and its test scores (`python -m spacy_crf_lr score
+--json`), plus a plot of mean |transition| against the training step for every arm."""
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+from .logger import DEFAULT_FILE
+
+PathLike = Union[str, Path]
+
+
+@dataclass
+class Arm:
+    """What the report shows of one training run."""
+
+    name: str
+    body_lr: Optional[float]
+    crf_lr: Optional[float]
+    decoder: Optional[str]
+    first_epoch_dev_f: Optional[float]  # dev F1 at the first evaluation after one full epoch
+    first_epoch_step: Optional[int]
+    best_test_f: Optional[float]
+    sanity: Optional[float]  # at the last evaluation
+    ratio: Optional[float]  # emission margin / mean |transition|, at the last evaluation
+    emission_margin: Optional[float]
+    mean_abs_transition: float
+    steps: List[int] = field(default_factory=list)
+    mean_abs_series: List[float] = field(default_factory=list)
+
+
+def read_diagnostics(path: PathLike, component: Optional[str] = None) -> List[Dict[str, Any]]:
+    """The JSONL records of one component (default: the first one in the file), in order."""
+    records = []
+    with Path(path).open(encoding="utf-8") as file:
+        for number, line in enumerate(file, 1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{path}: line {number}: not JSON ({err.msg})") from None
+    if not records:
+        raise ValueError(f"{path}: no diagnostics records (did training reach its first evaluation?)")
+    component = component or records[0]["component"]
+    return [r for r in records if r["component"] == component]
+
+
+def _dev_f(record: Dict[str, Any]) -> Optional[float]:
+    value = record.get("token_f", record.get("score"))
+    return None if value is None else float(value)
+
+
+def _peak(records: Sequence[Dict[str, Any]], key: str) -> Optional[float]:
+    values = [r[key] for r in records if r.get(key) is not None]
+    return max(values) if values else None
+
+
+def summarize_arm(name: str, training_dir: PathLike, test_json: PathLike) -> Arm:
+    """An arm's row: rates, dev F1 after the first epoch, best test F1, final diagnostics."""
+    records = read_diagnostics(Path(training_dir) / DEFAULT_FILE)
+    test = json.loads(Path(test_json).read_text(encoding="utf-8"))
+    after_first = next((r for r in records if r["epoch"] >= 1), None)
+    last = records[-1]
+    return Arm(
+        name=name,
+        body_lr=_peak(records, "learn_rate"),
+        crf_lr=_peak(records, "crf_lr"),
+        decoder=last.get("decoder"),
+        first_epoch_dev_f=_dev_f(after_first) if after_first else None,
+        first_epoch_step=after_first["step"] if after_first else None,
+        best_test_f=test.get("f"),
+        sanity=last.get("sanity"),
+        ratio=last.get("ratio"),
+        emission_margin=last.get("emission_margin"),
+        mean_abs_transition=last["mean_abs_transition"],
+        steps=[r["step"] for r in records],
+        mean_abs_series=[r["mean_abs_transition"] for r in records],
+    )
+
+
+def _rate(value: Optional[float]) -> str:
+    return "—" if value is None else f"{value:g}"
+
+
+def _percent(value: Optional[float]) -> str:
+    return "—" if value is None else f"{100 * value:.2f}"
+
+
+def _sanity(arm: Arm) -> str:
+    if arm.decoder == "softmax":
+        return "— (not trained)"
+    return "—" if arm.sanity is None else f"{arm.sanity:.3f}"
+
+
+def _ratio(arm: Arm) -> str:
+    if arm.ratio is not None:
+        return f"{arm.ratio:.3g}"
+    return "∞" if arm.emission_margin else "—"
+
+
+def render_markdown(arms: Sequence[Arm], plot_link: Optional[str], command: Optional[str]) -> str:
+    """The report as markdown."""
+    lines = [
+        "# CRF learning rate experiment",
+        "",
+        "Chinese word segmentation (`crf_segmenter`, CNN encoder), trained **unconstrained** "
+        "(`scheme = null`, so nothing but the data shapes the transition matrix). F1 in %.",
+        "",
+        "| arm | body lr | CRF lr | dev F1 after epoch 1 | best test F1 | final sanity | emission/transition ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for arm in arms:
+        crf_lr = "—" if arm.decoder == "softmax" else _rate(arm.crf_lr)
+        lines.append(
+            f"| {arm.name} | {_rate(arm.body_lr)} | {crf_lr} | {_percent(arm.first_epoch_dev_f)} "
+            f"| {_percent(arm.best_test_f)} | {_sanity(arm)} | {_ratio(arm)} |"
+        )
+    lines += [
+        "",
+        "- **dev F1 after epoch 1**: `token_f` on the dev split at the first evaluation after one full pass over "
+        "the training data" + _first_epoch_steps(arms) + ".",
+        "- **best test F1**: `model-best` (best dev score) segmenting the test input, bakeoff F against the gold.",
+        "- **final sanity**: at the last evaluation, the share of the 8 impossible BMES moves (S→M, S→E, B→S, B→B, "
+        "M→S, M→B, E→M, E→E) that score below every possible move out of the same tag, in the learned matrix. "
+        "1 = the CRF learned the scheme by itself.",
+        "- **emission/transition ratio**: at the last evaluation, the mean gap between the best and second-best "
+        "emission score per dev character divided by the mean |transition|. Large = the transitions are too small "
+        "to change a decision; ∞ = all transitions are zero (the softmax arm never trains them).",
+        "- Rates are the optimizer's (peak) values as logged; the softmax arm has no CRF rate in effect.",
+    ]
+    if plot_link:
+        lines += ["", f"![mean |transition| against training step]({plot_link})"]
+    if command:
+        lines += ["", "Regenerate:", "", "```bash", command, "```"]
+    return "\n".join(lines) + "\n"
+
+
+def _first_epoch_steps(arms: Sequence[Arm]) -> str:
+    steps = sorted({arm.first_epoch_step for arm in arms if arm.first_epoch_step is not None})
+    missing = [arm.name for arm in arms if arm.first_epoch_step is None]
+    text = f" (step {', '.join(map(str, steps))})" if steps else ""
+    if missing:
+        text += f"; — = training ended within the first epoch ({', '.join(missing)})"
+    return text
+
+
+def plot_transitions(arms: Sequence[Arm], path: PathLike) -> None:
+    """Mean |transition| against training step, one line per arm (symmetric log scale: zero stays visible)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    positive = [v for arm in arms for v in arm.mean_abs_series if v > 0]
+    for arm in arms:
+        ax.plot(arm.steps, arm.mean_abs_series, marker="o", markersize=3, label=arm.name)
+    ax.set_yscale("symlog", linthresh=min(positive) if positive else 1e-3)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("mean |transition|")
+    ax.set_title("CRF transition scale during training")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def write_report(
+    arms: Sequence[Tuple[str, PathLike, PathLike]],
+    output: PathLike,
+    plot: Optional[PathLike] = None,
+    command: Optional[str] = None,
+) -> List[Arm]:
+    """Summarize (name, training dir, test JSON) per arm; write the markdown and the plot."""
+    summaries = [summarize_arm(name, training_dir, test_json) for name, training_dir, test_json in arms]
+    output = Path(output)
+    link = None
+    if plot is not None:
+        plot_transitions(summaries, plot)
+        link = Path(os.path.relpath(Path(plot).resolve(), output.resolve().parent)).as_posix()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render_markdown(summaries, link, command), encoding="utf-8")
+    return summaries
+

@@ -1,0 +1,317 @@
+"""CRF diagnostics: the metric functions, the training logger in a real `spacy train`, `inspect`,
+the experiment report and the project's `experiment` workflow."""
+
+import json
+import random
+import re
+
+import numpy
+import pytest
+
+from conftest import ROOT, python
+from spacy_crf_lr.cli import main
+from spacy_crf_lr.diagnostics import (
+    emission_margin,
+    infer_scheme,
+    mean_abs_transition,
+    scale_ratio,
+    transition_sanity,
+)
+from spacy_crf_lr.schemes import constraint_masks
+
+BMES = ("B", "M", "E", "S")
+IMPOSSIBLE = {("S", "M"), ("S", "E"), ("B", "S"), ("B", "B"), ("M", "S"), ("M", "B"), ("E", "M"), ("E", "E")}
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+TOY_WORDS = ["中国", "人民", "银行", "的", "发展", "很", "快", "。", "我们", "今天", "学习", "历史", "经济", "，"]
+DOCUMENTED_KEYS = {
+    "step", "epoch", "score", "seconds", "component", "decoder", "scheme", "labels", "transitions", "start", "end",
+    "mean_abs_transition", "emission_margin", "ratio", "sanity", "sanity_scheme", "learn_rate", "crf_lr", "loss",
+    "n_dev_docs", "averaged", "token_f", "token_p", "token_r",
+}
+TINY = [
+    "--components.crf_segmenter.model.tok2vec.embed.rows", "500",
+    "--components.crf_segmenter.model.tok2vec.embed.bigram_rows", "500",
+    "--components.crf_segmenter.model.tok2vec.embed.width", "32",
+    "--components.crf_segmenter.model.tok2vec.encode.width", "32",
+    "--components.crf_segmenter.model.tok2vec.encode.depth", "2",
+    "--training.batcher.size.start", "300", "--training.batcher.size.stop", "300",
+    "--training.max_steps", "40", "--training.eval_frequency", "20",
+    "--vars.holdout", "0.1",
+]
+LOGGER = ["--training.logger.@loggers", "spacy_crf_lr.CRFDiagnosticsLogger.v1"]
+
+
+def bmes_matrix(impossible: float, possible: float, labels=BMES) -> numpy.ndarray:
+    return numpy.array([[impossible if (a, b) in IMPOSSIBLE else possible for b in labels] for a in labels])
+
+
+# ----- metric functions -----
+
+
+def test_the_scheme_forbids_exactly_the_eight_impossible_bmes_moves():
+    allowed, _, _ = constraint_masks("BMES", BMES)
+    assert {(BMES[i], BMES[j]) for i, j in zip(*numpy.nonzero(~allowed))} == IMPOSSIBLE
+
+
+def test_sanity_is_one_for_a_sane_bmes_matrix():
+    assert transition_sanity(bmes_matrix(-2.0, 1.0), BMES) == 1.0
+    # any order of the labels; possible moves of different sizes; scheme given or inferred
+    labels = ("S", "E", "B", "M")
+    matrix = bmes_matrix(-3.0, 0.0, labels) + numpy.where(bmes_matrix(0, 1, labels) > 0, numpy.arange(4.0) * 0.5, 0)
+    assert transition_sanity(matrix, labels) == 1.0
+    assert transition_sanity(matrix, labels, "BMES") == 1.0
+
+
+def test_sanity_is_zero_when_every_impossible_move_is_preferred():
+    assert transition_sanity(bmes_matrix(2.0, -1.0), BMES) == 0.0
+    assert transition_sanity(numpy.zeros((4, 4)), BMES) == 0.0  # a tie is not "below"
+
+
+def test_sanity_counts_each_impossible_move_against_its_own_row():
+    matrix = bmes_matrix(-1.0, 1.0)
+    matrix[0, 0] = 5.0  # B→B beats B's possible moves
+    matrix[2, 1] = 0.5  # E→M is below E's possible moves (1.0) though above other rows' impossible ones
+    matrix[3, 0] = 0.4  # S→B, a possible move, now the lowest of S's: S→M and S→E (-1) are still below
+    assert transition_sanity(matrix, BMES) == pytest.approx(7 / 8)
+    matrix[3, 3] = -1.0  # S→S ties S→M and S→E: both no longer strictly below
+    assert transition_sanity(matrix, BMES) == pytest.approx(5 / 8)
+
+
+def test_sanity_for_other_schemes_and_for_labels_without_one():
+    labels = ("B-X", "I-X", "O")
+    assert infer_scheme(labels) == "BIO"
+    sane = numpy.array([[0.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.0, -5.0, 1.0]])  # only O→I-X is impossible
+    assert transition_sanity(sane, labels) == 1.0
+    assert transition_sanity(sane.T, labels) == 0.0
+    assert infer_scheme(("NOUN", "VERB")) is None
+    assert transition_sanity(numpy.zeros((2, 2)), ("NOUN", "VERB")) is None
+    with pytest.raises(ValueError, match="shape"):
+        transition_sanity(numpy.zeros((3, 3)), BMES)
+
+
+def test_scale_measures():
+    assert mean_abs_transition(numpy.array([[1.0, -3.0], [0.0, 2.0]])) == 1.5
+    emissions = [numpy.array([[3.0, 1.0, 0.0], [0.0, 0.5, 0.5]]), numpy.zeros((0, 3)), numpy.array([[1.0, 5.0, 2.0]])]
+    assert emission_margin(emissions) == pytest.approx((2.0 + 0.0 + 3.0) / 3)
+    assert emission_margin([numpy.zeros((0, 4))]) is None
+    assert scale_ratio(2.0, 0.5) == 4.0
+    assert scale_ratio(2.0, 0.0) is None and scale_ratio(None, 1.0) is None
+
+
+# ----- the logger in a real `spacy train` -----
+
+
+def write_toy_corpus(path, n=300, seed=0):
+    rng = random.Random(seed)
+    lines = ["  ".join(rng.choice(TOY_WORDS) for _ in range(rng.randint(4, 20))) for _ in range(n)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def unconstrained_run(tmp_path_factory):
+    """A tiny unconstrained segmenter trained by `spacy train --output` with the diagnostics logger."""
+    root = tmp_path_factory.mktemp("diag")
+    corpus = write_toy_corpus(root / "train.utf8")
+    output = root / "out"
+    proc = python(
+        "-m", "spacy", "train", str(ROOT / "configs" / "cnn_crf.cfg"), "--output", str(output),
+        "--paths.train", str(corpus), "--paths.dev", str(corpus), "--vars.scheme", "null", *LOGGER, *TINY,
+    )
+    lines = (output / "crf_diagnostics.jsonl").read_text(encoding="utf8").splitlines()
+    return output, proc.stdout, [json.loads(line) for line in lines]
+
+
+def test_logger_writes_jsonl_with_the_documented_keys(unconstrained_run):
+    _, _, records = unconstrained_run
+    assert [r["step"] for r in records] == [0, 20, 40]
+    for record in records:
+        assert DOCUMENTED_KEYS <= set(record), DOCUMENTED_KEYS - set(record)
+        assert record["component"] == "crf_segmenter" and record["decoder"] == "crf"
+        assert record["scheme"] is None and record["sanity_scheme"] == "BMES"
+        assert record["labels"] == list(BMES)
+        transitions = numpy.array(record["transitions"])
+        assert transitions.shape == (4, 4) and len(record["start"]) == len(record["end"]) == 4
+        assert record["mean_abs_transition"] == pytest.approx(numpy.abs(transitions).mean())
+        assert record["sanity"] == transition_sanity(transitions, BMES)
+        assert record["emission_margin"] > 0 and record["n_dev_docs"] == 30
+        assert record["ratio"] == pytest.approx(record["emission_margin"] / record["mean_abs_transition"])
+        assert record["learn_rate"] == 0.002 and record["crf_lr"] == 0.02 and record["averaged"] is True
+        assert record["score"] == pytest.approx(record["token_f"])  # token_f is the only weighted score
+    assert records[-1]["epoch"] >= 1 and records[-1]["token_f"] > 0.9
+    # unconstrained training learns the scheme on this easy data: transitions grow, impossible moves sink
+    assert records[-1]["mean_abs_transition"] > 10 * records[0]["mean_abs_transition"]
+    assert records[-1]["sanity"] >= 0.75
+
+
+def test_logger_reads_the_averaged_parameters_that_are_saved(unconstrained_run):
+    output, _, records = unconstrained_run
+    import spacy
+
+    saved = spacy.load(output / "model-last").get_pipe("crf_segmenter").transitions
+    numpy.testing.assert_allclose(records[-1]["transitions"], saved, rtol=1e-5, atol=1e-6)
+
+
+def test_console_table_shows_sanity_and_ratio_without_changing_the_score(unconstrained_run):
+    output, stdout, records = unconstrained_run
+    header = next(line for line in stdout.splitlines() if "CRF_SANITY" in line)
+    columns = header.split()
+    assert "CRF_RATIO" in columns and "SCORE" in columns
+    rows = [line.split() for line in stdout.splitlines() if re.match(r"^\s*\d+\s+\d+\s", line)]
+    assert len(rows) == len(records)
+    for row, record in zip(rows, records):
+        shown = dict(zip(reversed(columns), reversed(row)))  # right to left: "LOSS CRF_S..." is two words
+        assert float(shown["CRF_SANITY"]) == pytest.approx(100 * record["sanity"], abs=0.01)
+        assert float(shown["CRF_RATIO"]) == pytest.approx(record["ratio"], abs=0.01)
+        assert float(shown["SCORE"]) == pytest.approx(record["score"], abs=0.01)
+    config = (output / "model-best" / "config.cfg").read_text(encoding="utf8")
+    assert "crf_sanity" not in config and "crf_ratio" not in config
+    meta = json.loads((output / "model-best" / "meta.json").read_text(encoding="utf8"))
+    assert not any(key.startswith("crf_") and key != "crf_segmenter_loss" for key in meta["performance"])
+
+
+def test_logger_with_constrained_training_an_explicit_path_and_no_output_dir(tmp_path):
+    corpus = write_toy_corpus(tmp_path / "train.utf8", n=200, seed=1)
+    target = tmp_path / "logs" / "diag.jsonl"
+    proc = python(
+        "-m", "spacy", "train", str(ROOT / "configs" / "cnn_crf.cfg"),
+        "--paths.train", str(corpus), "--paths.dev", str(corpus), *LOGGER, *TINY,
+        "--training.max_steps", "20", "--training.logger.path", str(target),
+        "--training.logger.max_dev_docs", "5", cwd=tmp_path,
+    )
+    assert "CRF_SANITY" in proc.stdout
+    records = [json.loads(line) for line in target.read_text(encoding="utf8").splitlines()]
+    assert [r["step"] for r in records] == [0, 20]
+    allowed, _, _ = constraint_masks("BMES", BMES)
+    for record in records:
+        assert record["scheme"] == "BMES" and record["n_dev_docs"] == 5
+        transitions = numpy.array(record["transitions"])
+        # the learned, unmasked parameters: impossible moves are never trained and stay at their initial 0
+        assert numpy.all(transitions[~allowed] == 0.0)
+        assert record["sanity"] == transition_sanity(transitions, BMES)
+    assert numpy.abs(numpy.array(records[-1]["transitions"])[allowed]).min() > 0
+
+
+def test_logger_refuses_a_useless_dev_cap():
+    from spacy_crf_lr.logger import crf_diagnostics_logger
+
+    with pytest.raises(ValueError, match="max_dev_docs"):
+        crf_diagnostics_logger(max_dev_docs=0)
+
+
+# ----- inspect -----
+
+
+def test_inspect_prints_the_labelled_matrix_and_plots_it(unconstrained_run, tmp_path):
+    output, _, records = unconstrained_run
+    plot = tmp_path / "plots" / "heat.png"
+    proc = python("-m", "spacy_crf_lr", "inspect", str(output / "model-last"), "--plot", str(plot))
+    lines = proc.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("from\\to"))
+    assert lines[header].split()[1:] == list(BMES)
+    table = [lines[header + 1 + i].split() for i in range(4)]
+    assert [row[0] for row in table] == list(BMES)
+    shown = numpy.array([[float(v) for v in row[1:]] for row in table])
+    numpy.testing.assert_allclose(shown, records[-1]["transitions"], atol=0.0015)
+    start = next(line.split() for line in lines if line.startswith("start "))
+    end = next(line.split() for line in lines if line.startswith("end "))
+    numpy.testing.assert_allclose([float(v) for v in start[1:]], records[-1]["start"], atol=0.0015)
+    numpy.testing.assert_allclose([float(v) for v in end[1:]], records[-1]["end"], atol=0.0015)
+    sanity = next(line for line in lines if line.startswith("sanity:"))
+    assert float(sanity.split()[1]) == pytest.approx(records[-1]["sanity"], abs=0.001)
+    assert plot.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_inspect_names_a_missing_component(unconstrained_run, capsys):
+    output, _, _ = unconstrained_run
+    assert main(["inspect", str(output / "model-last"), "--component", "nope"]) == 2
+    assert "no CRF component named 'nope'" in capsys.readouterr().err
+
+
+# ----- the experiment report -----
+
+
+def fake_arm(root, name, *, decoder="crf", lr=0.002, crf_lr=0.02, test_f=0.9, first_f=0.8, growth=1.0):
+    """A training dir with a diagnostics JSONL (epoch 0 at steps 0 and 100, epoch 1 from step 200) and a test JSON."""
+    directory = root / "training" / name
+    directory.mkdir(parents=True)
+    records = []
+    for step, epoch, f in ((0, 0, 0.1), (100, 0, 0.5), (200, 1, first_f), (300, 2, first_f + 0.05)):
+        mean_abs = 0.0 if decoder == "softmax" else growth * (step + 1) / 100
+        records.append({
+            "step": step, "epoch": epoch, "score": f, "seconds": step, "component": "crf_segmenter",
+            "decoder": decoder, "scheme": None, "labels": list(BMES), "transitions": [[mean_abs] * 4] * 4,
+            "start": [0.0] * 4, "end": [0.0] * 4, "mean_abs_transition": mean_abs, "emission_margin": 4.0,
+            "ratio": 4.0 / mean_abs if mean_abs else None, "sanity": 0.0 if decoder == "softmax" else 0.875,
+            "sanity_scheme": "BMES", "learn_rate": lr, "crf_lr": crf_lr, "loss": 1.0, "n_dev_docs": 200,
+            "averaged": True, "token_f": f, "token_p": f, "token_r": f,
+        })
+    (directory / "crf_diagnostics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf8")
+    metrics = root / "metrics" / f"{name}_test.json"
+    metrics.parent.mkdir(exist_ok=True)
+    metrics.write_text(json.dumps({"f": test_f, "precision": test_f, "recall": test_f}), encoding="utf8")
+    return [name, str(directory), str(metrics)]
+
+
+def test_experiment_report_writes_markdown_and_plot(tmp_path, capsys):
+    arms = [
+        ["--arm", "CRF-1", *fake_arm(tmp_path, "crf1", crf_lr=0.002, test_f=0.9012, first_f=0.8123)[1:]],
+        ["--arm", "Softmax", *fake_arm(tmp_path, "softmax", decoder="softmax", crf_lr=0.002, test_f=0.88)[1:]],
+        ["--arm", "CRF-1000×", *fake_arm(tmp_path, "crf1000", crf_lr=2.0, growth=50.0)[1:]],
+    ]
+    report, plot = tmp_path / "docs" / "experiment.md", tmp_path / "docs" / "experiment_transitions.png"
+    argv = ["experiment-report", *sum(arms, []), "--output", str(report), "--plot", str(plot), "--command", "make it so"]
+    assert main(argv) == 0
+    text = report.read_text(encoding="utf8")
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]] for line in text.splitlines()
+            if line.startswith("| ") and not line.startswith("| arm")}
+    assert rows["CRF-1"] == ["0.002", "0.002", "81.23", "90.12", "0.875", f"{4.0 / 3.01:.3g}"]
+    assert rows["Softmax"] == ["0.002", "—", "80.00", "88.00", "— (not trained)", "∞"]
+    assert rows["CRF-1000×"] == ["0.002", "2", "80.00", "90.00", "0.875", f"{4.0 / (50 * 3.01):.3g}"]
+    assert "(step 200)" in text and "make it so" in text
+    assert "](experiment_transitions.png)" in text
+    assert plot.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_experiment_report_names_a_broken_diagnostics_file(tmp_path, capsys):
+    arm = fake_arm(tmp_path, "crf1")
+    with open(f"{arm[1]}/crf_diagnostics.jsonl", "a", encoding="utf8") as file:
+        file.write("{not json\n")
+    assert main(["experiment-report", "--arm", *arm, "--output", str(tmp_path / "r.md")]) == 2
+    assert "crf_diagnostics.jsonl: line 5: not JSON" in capsys.readouterr().err
+
+
+# ----- the project's experiment workflow -----
+
+
+def test_experiment_workflow_trains_the_grid_unconstrained():
+    from weasel.util import load_project_config
+
+    project = load_project_config(ROOT)
+    variables = project["vars"]
+    assert variables["exp_lr_10x"] == pytest.approx(10 * variables["exp_lr"])
+    assert variables["exp_lr_1000x"] == pytest.approx(1000 * variables["exp_lr"])
+    assert project["workflows"]["all"] == ["check-data", "train", "evaluate"]
+    commands = {c["name"]: c for c in project["commands"]}
+    grid = {  # arm: (config, body lr, crf lr)
+        "crf1": ("cnn_crf", variables["exp_lr"], variables["exp_lr"]),
+        "crf2": ("cnn_crf", variables["exp_lr"], variables["exp_lr_10x"]),
+        "crf3": ("cnn_crf", variables["exp_lr_10x"], variables["exp_lr_10x"]),
+        "softmax": ("cnn_softmax", variables["exp_lr"], variables["exp_lr"]),
+        "crf1000": ("cnn_crf", variables["exp_lr"], variables["exp_lr_1000x"]),
+    }
+    assert project["workflows"]["experiment"] == ["check-data", *[f"exp-train-{arm}" for arm in grid], "exp-report"]
+    for arm, (config, lr, crf_lr) in grid.items():
+        command = commands[f"exp-train-{arm}"]
+        train, segment, score = command["script"]
+        assert train.startswith(f"python -m spacy train configs/{config}.cfg --output training/exp_{arm} ")
+        assert f" --vars.scheme null --vars.lr {lr} --vars.crf_lr {crf_lr} " in train
+        assert "--training.logger.@loggers spacy_crf_lr.CRFDiagnosticsLogger.v1" in train
+        assert f"training/exp_{arm}/model-best" in segment and score.endswith(f"--json metrics/exp_{arm}_test.json")
+        assert f"metrics/exp_{arm}_test.json" in command["outputs"]
+        assert f"training/exp_{arm}/crf_diagnostics.jsonl" in command["outputs"]
+        assert not any(", " in path for path in command["deps"] + command["outputs"])  # weasel merge quirk
+    report = commands["exp-report"]["script"][0]
+    for arm, name in zip(grid, ["CRF-1", "CRF-2", "CRF-3", "Softmax", "CRF-1000×"]):
+        assert f"--arm {name} training/exp_{arm} metrics/exp_{arm}_test.json" in report
+    assert "--output docs/experiment.md --plot docs/experiment_transitions.png" in report
