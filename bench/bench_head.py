@@ -38,7 +38,7 @@ def load_text(n_lines: int):
 
 
 def build(config_path: Path, decoder: str, train):
-    config = load_config(config_path, overrides={"vars.decoder": decoder})
+    config = load_config(config_path, overrides={"vars.decoder": decoder}, interpolate=True)
     nlp = load_model_from_config(config, auto_fill=True)
     examples = [make_example(nlp, words) for words in train]
     optimizer = registry.resolve({"o": config["training"]["optimizer"]})["o"]

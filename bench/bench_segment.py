@@ -1,6 +1,6 @@
 """End-to-end segmentation of the PKU test input: our model vs spacy-pkuseg vs jieba.
 
-Usage: python bench/bench_segment.py --model training/cnn_crf/model-best --pkuseg PKUSEG_MODEL_DIR [--repeats 3]
+Usage: python bench/bench_segment.py --model training/cnn_crf/model-best [--model ...] --pkuseg PKUSEG_MODEL_DIR [--repeats 3]
 
 Each system runs in its own subprocess (so peak RSS is its own), with 1 and with 2 processes;
 the output is scored with our bakeoff scorer against pku_test_gold.utf8 and the training word
@@ -93,7 +93,7 @@ def measure(system, model, n_process, repeats, tmp):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=str(ROOT / "training" / "cnn_crf" / "model-best"))
+    parser.add_argument("--model", action="append", help="our trained pipeline (repeatable)")
     parser.add_argument("--pkuseg", required=False, help="directory of a spacy-pkuseg model trained on the proxy")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--worker", choices=list(SYSTEMS))
@@ -103,7 +103,8 @@ def main():
     args = parser.parse_args()
     if args.worker:
         return worker(args.worker, args.model_path, str(PKU / "pku_test.utf8"), args.out, args.n_process)
-    systems = [("ours", args.model), ("jieba", None)] + ([("pkuseg", args.pkuseg)] if args.pkuseg else [])
+    models = args.model or [str(ROOT / "training" / "cnn_crf" / "model-best")]
+    systems = [("ours", model) for model in models] + [("jieba", None)] + ([("pkuseg", args.pkuseg)] if args.pkuseg else [])
     print(f"# {datetime.date.today()} {platform.machine()} ({_cpu()}), python {platform.python_version()}; "
           f"PKU test input {sum(len(x) for x in read_lines(PKU / 'pku_test.utf8'))} chars; median of {args.repeats}")
     print(f"| system | processes | P | R | F | OOV recall | chars/s | peak RSS (MB) |\n|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -111,9 +112,11 @@ def main():
         for name, model in systems:
             for n_process in (1, 2):
                 r = measure(name, model, n_process, args.repeats, tmp)
-                print(f"| {name} | {n_process} | {r['P']:.3f} | {r['R']:.3f} | {r['F']:.3f} | {r['OOV_R']:.3f} "
+                label = f"ours ({Path(model).parent.name})" if name == "ours" else name
+                print(f"| {label} | {n_process} | {r['P']:.3f} | {r['R']:.3f} | {r['F']:.3f} | {r['OOV_R']:.3f} "
                       f"| {r['chars_per_s']:,.0f} | {r['peak_rss_mb']:,.0f} |", flush=True)
-    print(f"reproduce: python bench/bench_segment.py --model {args.model} --pkuseg {args.pkuseg} --repeats {args.repeats}")
+    model_args = " ".join(f"--model {model}" for model in models)
+    print(f"reproduce: python bench/bench_segment.py {model_args} --pkuseg {args.pkuseg} --repeats {args.repeats}")
 
 
 def _cpu() -> str:

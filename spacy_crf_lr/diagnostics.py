@@ -8,9 +8,7 @@ import numpy
 
 from .schemes import SCHEMES, constraint_masks
 
-# Order matters: labels B, I, O fit both BIO and BILUO, and are read as BIO.
-_SCHEME_ORDER = ("BMES", "BIO", "BILUO")
-assert set(_SCHEME_ORDER) == set(SCHEMES)
+# SCHEMES is tried in order: labels B, I, O fit both BIO and BILUO, and are read as BIO.
 
 
 def infer_scheme(labels: Sequence[str], scheme: Optional[str] = None) -> Optional[str]:
@@ -18,7 +16,7 @@ def infer_scheme(labels: Sequence[str], scheme: Optional[str] = None) -> Optiona
     first of BMES, BIO, BILUO that all labels fit and that forbids at least one move; None
     if none does (e.g. POS tags)."""
     labels = tuple(labels)
-    for candidate in (scheme,) if scheme is not None else _SCHEME_ORDER:
+    for candidate in (scheme,) if scheme is not None else SCHEMES:
         try:
             allowed, _, _ = constraint_masks(candidate, labels)
         except ValueError:
