@@ -49,7 +49,7 @@ class ForwardBackward:
     transition_counts: Floats2d
 
 
-def _valid(ops: Ops, scores: ChainScores):
+def valid_mask(ops: Ops, scores: ChainScores):
     """T×B boolean mask of the positions inside each sequence."""
     xp = ops.xp
     n_steps = scores.emissions.shape[1]
@@ -82,7 +82,7 @@ def forward_backward(ops: Ops, scores: ChainScores, *, with_transitions: bool = 
         a = a / c[:, None]
         alpha[t] = a
         norm[t] = c
-    valid = _valid(ops, scores)
+    valid = valid_mask(ops, scores)
     last = xp.maximum(lengths - 1, 0)
     seq_index = xp.arange(n_seqs)
     alpha_last = alpha[last, seq_index]  # B×K
@@ -118,7 +118,7 @@ def path_scores(ops: Ops, scores: ChainScores, tags: Ints2d) -> Floats1d:
     n_seqs, n_steps, _ = scores.emissions.shape
     if n_steps == 0:
         return xp.zeros((n_seqs,), "float64")
-    valid = _valid(ops, scores).T  # B×T
+    valid = valid_mask(ops, scores).T  # B×T
     seq_index = xp.arange(n_seqs)
     tags = xp.where(valid, tags, 0)
     emitted = xp.take_along_axis(scores.emissions, tags[:, :, None], axis=2)[:, :, 0]
@@ -136,7 +136,7 @@ def negative_log_likelihood(ops: Ops, scores: ChainScores, tags: Ints2d) -> Tupl
     n_seqs, n_steps, n_tags = scores.emissions.shape
     result = forward_backward(ops, scores)
     nll = result.log_z - path_scores(ops, scores, tags)
-    valid = _valid(ops, scores).T  # B×T
+    valid = valid_mask(ops, scores).T  # B×T
     eye = xp.eye(n_tags, dtype="float32")
     gold = eye[xp.where(valid, tags, 0)] * valid[:, :, None]  # B×T×K one-hot
     grad = scores.zeros_like(ops)
@@ -186,5 +186,5 @@ def viterbi(ops: Ops, scores: ChainScores) -> Tuple[Ints2d, Floats1d]:
         previous = (best_at[t - 1] + transitions[:, tag]).argmax(axis=0)
         tag = xp.where(t <= last, previous, tag)
         paths[t - 1] = tag
-    paths = xp.where(_valid(ops, scores), paths, 0).T
+    paths = xp.where(valid_mask(ops, scores), paths, 0).T
     return xp.ascontiguousarray(paths), xp.where(lengths > 0, path_score, 0.0)

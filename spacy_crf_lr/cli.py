@@ -35,6 +35,7 @@ def run_segment(args: argparse.Namespace) -> int:
     print(f"segmented {len(lines)} lines of {args.input} into {args.output}")
     return 0
 
+
 def add_score_parser(subparsers: "argparse._SubParsersAction") -> None:
     """Add the `score GOLD PRED [--words WORDS] [--json OUT]` subcommand."""
     parser = subparsers.add_parser(
@@ -160,13 +161,12 @@ def run_inspect(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.model}: {what} (pipeline: {nlp.pipe_names})")
     panels = []
     for name, proc in crfs:
-        crf = proc.model.get_ref("crf")
-        start, end = (numpy.asarray(crf.ops.to_numpy(crf.get_param(p)), dtype="float64") for p in ("start", "end"))
-        text, sanity, scheme = describe(proc.labels, proc.transitions, start, end, proc.cfg.get("scheme"))
+        transitions, start, end = (numpy.asarray(a, dtype="float64") for a in proc.crf_scores())
+        text, sanity, scheme = describe(proc.labels, transitions, start, end, proc.cfg.get("scheme"))
         print(f"== {name} (decoder {proc.cfg.get('decoder')}, scheme {proc.cfg.get('scheme')}) ==")
         print(text)
         print()
-        panels.append((name, list(proc.labels), proc.transitions, sanity, scheme))
+        panels.append((name, list(proc.labels), transitions, sanity, scheme))
     if args.plot is not None:
         try:
             _plot_heatmaps(panels, args.plot)

@@ -130,11 +130,8 @@ def crf_diagnostics_logger(
 
         def diagnose(name: str, info: Dict[str, Any]) -> Dict[str, Any]:
             proc = nlp.get_pipe(name)
-            crf = proc.model.get_ref("crf")
             labels = list(proc.labels)
-            transitions = numpy.asarray(proc.transitions, dtype="float64")
-            start = numpy.asarray(crf.ops.to_numpy(crf.get_param("start")), dtype="float64")
-            end = numpy.asarray(crf.ops.to_numpy(crf.get_param("end")), dtype="float64")
+            transitions, start, end = (numpy.asarray(a, dtype="float64") for a in proc.crf_scores())
             judged_by = infer_scheme(labels, proc.cfg.get("scheme"))
             sanity = transition_sanity(transitions, labels, judged_by) if judged_by else None
             emissions = emissions_of(name)

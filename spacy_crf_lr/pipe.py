@@ -16,8 +16,8 @@ from spacy.tokens import Doc, Token
 from spacy.training import Example, validate_examples, validate_get_examples
 from thinc.api import Model, set_dropout_rate
 
-from .chain_ops import ChainScores, forward_backward, negative_log_likelihood, viterbi
-from .crf import set_crf_labels
+from .chain_ops import ChainScores, forward_backward, negative_log_likelihood, valid_mask, viterbi
+from .crf import CRF_PARAM_NAMES, set_crf_labels
 from .schemes import check_scheme, find_violation
 
 DECODERS = ("crf", "softmax")
@@ -81,8 +81,12 @@ class CRFPipe(TrainablePipe):
     @property
     def transitions(self) -> numpy.ndarray:
         """Learned transition scores, K×K, rows = from-label, in `labels` order (unmasked)."""
+        return self.crf_scores()[0]
+
+    def crf_scores(self) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+        """Learned, unmasked (transitions K×K, start K, end K) as numpy copies, in `labels` order."""
         crf = self.model.get_ref("crf")
-        return crf.ops.to_numpy(crf.get_param("transitions")).copy()
+        return tuple(crf.ops.to_numpy(crf.get_param(name)).copy() for name in CRF_PARAM_NAMES)
 
     def _sync_crf(self) -> None:
         """Give the CRF layer the current labels and scheme."""
@@ -246,7 +250,7 @@ def _softmax_loss(ops, scores: ChainScores, tags) -> Tuple[float, numpy.ndarray]
     """Summed per-token cross-entropy of softmax(emissions) and its gradient."""
     xp = ops.xp
     n_tags = scores.emissions.shape[2]
-    valid = (xp.arange(scores.emissions.shape[1])[None, :] < scores.lengths[:, None])[:, :, None]
+    valid = valid_mask(ops, scores).T[:, :, None]
     probs = ops.softmax(scores.emissions, axis=-1)
     gold = xp.eye(n_tags, dtype="float32")[tags] * valid
     loss = -float((gold * xp.log(xp.maximum(probs, 1e-30))).sum())
