@@ -4,12 +4,15 @@ Every function takes thinc `ops` and works through `ops.xp`, so the same code
 runs on numpy and cupy. Loops run over time steps only, never over sequences.
 The sum-product recursions (partition function, marginals) run in scaled
 probability space in float64: one small matrix product per step instead of a
-log-sum-exp over a B×K×K tensor.
+log-sum-exp over a B×K×K tensor. The recursions sort the sequences by length
+(longest first), so that at each step the sequences still running are a prefix
+of the batch and the step works on them alone, as packed sequences do.
 """
 
-from dataclasses import dataclass, replace
-from typing import Tuple
+from dataclasses import dataclass, fields, replace
+from typing import List, Tuple
 
+import numpy
 from thinc.api import Ops
 from thinc.types import Floats1d, Floats2d, Floats3d, Ints1d, Ints2d
 
@@ -27,6 +30,10 @@ class ChainScores:
     transitions: Floats2d
     start: Floats1d
     end: Floats1d
+
+    def to(self, ops: Ops) -> "ChainScores":
+        """The same scores as arrays of `ops`, copied across devices where needed."""
+        return ChainScores(*(ops.asarray(getattr(self, field.name)) for field in fields(self)))
 
     def zeros_like(self, ops: Ops) -> "ChainScores":
         """Gradient-shaped copy filled with zeros."""
@@ -56,58 +63,79 @@ def valid_mask(ops: Ops, scores: ChainScores):
     return xp.arange(n_steps)[:, None] < scores.lengths[None, :]
 
 
+def by_length(ops: Ops, lengths: Ints1d, n_steps: int) -> Tuple[Ints1d, Ints1d, List[int]]:
+    """Order of the sequences by decreasing length, its inverse, and the number of sequences
+    still running at each of the n_steps time steps (a prefix of the sorted batch)."""
+    host_lengths = ops.to_numpy(lengths)
+    order = numpy.argsort(-host_lengths, kind="stable")
+    running = (host_lengths[:, None] > numpy.arange(n_steps)[None, :]).sum(axis=0).tolist()
+    return ops.xp.asarray(order), ops.xp.asarray(numpy.argsort(order)), running
+
+
 def forward_backward(ops: Ops, scores: ChainScores, *, with_transitions: bool = True) -> ForwardBackward:
     """Log-partition, token marginals and expected transition counts (exact)."""
     xp = ops.xp
     n_seqs, n_steps, n_tags = scores.emissions.shape
-    lengths = scores.lengths
     if n_steps == 0:
         return ForwardBackward(
             xp.zeros((n_seqs,), "f"), xp.zeros((n_seqs, 0, n_tags), "f"), xp.zeros((n_tags, n_tags), "f")
         )
-    emissions = xp.ascontiguousarray(scores.emissions.transpose(1, 0, 2), dtype="float64")
+    order, inverse, running = by_length(ops, scores.lengths, n_steps)
+    lengths = scores.lengths[order]
+    emissions = xp.ascontiguousarray(scores.emissions[order].transpose(1, 0, 2), dtype="float64")  # T×B×K
     shift = emissions.max(axis=2, keepdims=True)  # T×B×1
     phi = xp.exp(emissions - shift)  # T×B×K, max 1 per row
     exp_trans = xp.exp(scores.transitions.astype("float64"))
     exp_start = xp.exp(scores.start.astype("float64"))
     exp_end = xp.exp(scores.end.astype("float64"))
-    # Forward: alpha[t] is normalised to sum 1, norm[t] holds the scale factors.
-    alpha = xp.empty((n_steps, n_seqs, n_tags), "float64")
-    norm = xp.empty((n_steps, n_seqs), "float64")
-    a = exp_start[None, :] * phi[0]
-    for t in range(n_steps):
-        if t > 0:
-            a = (a @ exp_trans) * phi[t]
-        c = a.sum(axis=1)
-        a = a / c[:, None]
-        alpha[t] = a
-        norm[t] = c
-    valid = valid_mask(ops, scores)
+    # Forward: alpha[t] is normalised to sum 1, norm[t] holds the scale factors (1 past the end).
+    alpha = xp.zeros((n_steps, n_seqs, n_tags), "float64")
+    norm = xp.ones((n_steps, n_seqs), "float64")
+    ones = xp.ones((n_tags,), "float64")
+    scale = xp.empty((n_seqs, 1), "float64")
+    # In place (out=) and with row sums as matrix products: the arrays are small, and numpy's
+    # per-call cost, highest for reductions over a short last axis, is what the loop pays.
+    for t, n in enumerate(running):
+        if n == 0:
+            break
+        a = alpha[t, :n]
+        if t == 0:
+            xp.multiply(exp_start[None, :], phi[0, :n], out=a)
+        else:
+            xp.matmul(alpha[t - 1, :n], exp_trans, out=a)
+            a *= phi[t, :n]
+        xp.matmul(a, ones, out=norm[t, :n])
+        xp.divide(1.0, norm[t, :n, None], out=scale[:n])
+        a *= scale[:n]
+    valid = xp.arange(n_steps)[:, None] < lengths[None, :]  # T×B
     last = xp.maximum(lengths - 1, 0)
     seq_index = xp.arange(n_seqs)
-    alpha_last = alpha[last, seq_index]  # B×K
-    end_mass = alpha_last @ exp_end  # B
+    end_mass = alpha[last, seq_index] @ exp_end  # B; 0 for an empty sequence
+    end_mass = xp.where(end_mass > 0, end_mass, 1.0)
     log_z = xp.where(valid, xp.log(norm) + shift[:, :, 0], 0.0).sum(axis=0) + xp.log(end_mass)
     log_z = xp.where(lengths > 0, log_z, 0.0)
-    # Backward: beta[t] scaled so that alpha[t] * beta[t] is the marginal.
+    # Backward: beta[t] scaled so that alpha[t] * beta[t] is the marginal; 0 past the end.
+    scaled_phi = phi / norm[:, :, None]
     beta = xp.zeros((n_steps, n_seqs, n_tags), "float64")
-    b_terminal = exp_end[None, :] / xp.where(end_mass > 0, end_mass, 1.0)[:, None]
-    b = xp.zeros((n_seqs, n_tags), "float64")
+    b_terminal = exp_end[None, :] / end_mass[:, None]
+    exp_trans_t = xp.ascontiguousarray(exp_trans.T)
+    carried = xp.empty((n_seqs, n_tags), "float64")
     for t in range(n_steps - 1, -1, -1):
-        if t < n_steps - 1:
-            b = ((phi[t + 1] * b) / norm[t + 1][:, None]) @ exp_trans.T
-        b = xp.where((t == last)[:, None], b_terminal, b)
-        beta[t] = b
-    marginals = xp.where(valid[:, :, None], alpha * beta, 0.0)
+        n, n_next = running[t], running[t + 1] if t + 1 < n_steps else 0
+        if n_next:
+            xp.multiply(scaled_phi[t + 1, :n_next], beta[t + 1, :n_next], out=carried[:n_next])
+            xp.matmul(carried[:n_next], exp_trans_t, out=beta[t, :n_next])
+        if n > n_next:
+            beta[t, n_next:n] = b_terminal[n_next:n]  # the sequences whose last step is t
+    marginals = alpha * beta
     counts = xp.zeros((n_tags, n_tags), "float64")
     if with_transitions and n_steps > 1:
         # sum over t, b of alpha[t] ⊗ (phi[t+1] * beta[t+1] / norm[t+1]), times exp_trans
-        inner = valid[1:, :, None] * alpha[:-1]
-        outer = phi[1:] * beta[1:] / norm[1:, :, None]
-        counts = exp_trans * (inner.reshape(-1, n_tags).T @ outer.reshape(-1, n_tags))
+        outer = scaled_phi[1:] * beta[1:]
+        counts = exp_trans * (alpha[:-1].reshape(-1, n_tags).T @ outer.reshape(-1, n_tags))
     return ForwardBackward(
-        log_z,
-        xp.ascontiguousarray(marginals.transpose(1, 0, 2), dtype="float32"),
+        log_z[inverse],
+        xp.ascontiguousarray(marginals.transpose(1, 0, 2)[inverse], dtype="float32"),
         counts.astype("float32"),
     )
 
@@ -159,32 +187,33 @@ def viterbi(ops: Ops, scores: ChainScores) -> Tuple[Ints2d, Floats1d]:
     n_seqs, n_steps, n_tags = scores.emissions.shape
     if n_steps == 0:
         return xp.zeros((n_seqs, n_steps), "int32"), xp.zeros((n_seqs,), "float32")
+    order, inverse, running = by_length(ops, scores.lengths, n_steps)
+    lengths = scores.lengths[order]
     # Tag-major layout (T×K×B, batch on the contiguous axis): the max over the previous tag is
     # then an elementwise maximum of K contiguous K×B slabs, which numpy vectorises well.
-    emissions = xp.ascontiguousarray(scores.emissions.transpose(1, 2, 0))
+    emissions = xp.ascontiguousarray(scores.emissions[order].transpose(1, 2, 0))
     dtype = emissions.dtype
     transitions = xp.asarray(scores.transitions, dtype=dtype)
-    lengths = scores.lengths
     last = xp.maximum(lengths - 1, 0)
     seq_index = xp.arange(n_seqs)
-    best_at = xp.empty((n_steps, n_tags, n_seqs), dtype)  # best score of a prefix ending in each tag
+    best_at = xp.zeros((n_steps, n_tags, n_seqs), dtype)  # best score of a prefix ending in each tag
     candidates = xp.empty((n_tags, n_tags, n_seqs), dtype)  # from × to × batch
     xp.add(xp.asarray(scores.start, dtype=dtype)[:, None], emissions[0], out=best_at[0])
-    for t in range(1, n_steps):
-        xp.add(best_at[t - 1][:, None, :], transitions[:, :, None], out=candidates)
-        candidates.max(axis=0, out=best_at[t])
-        best_at[t] += emissions[t]
+    for t, n in enumerate(running[1:], start=1):
+        if n == 0:
+            break
+        xp.add(best_at[t - 1][:, None, :n], transitions[:, :, None], out=candidates[:, :, :n])
+        candidates[:, :, :n].max(axis=0, out=best_at[t][:, :n])
+        best_at[t][:, :n] += emissions[t][:, :n]
     finals = best_at.transpose(0, 2, 1)[last, seq_index] + scores.end[None, :]  # B×K
     final_tag = finals.argmax(axis=1)
     path_score = finals[seq_index, final_tag]
     # No stored backpointers: along the path, recompute the argmax of the same float sums the
-    # forward pass maximised (B×K work per step). Past its end a sequence keeps its final tag.
-    paths = xp.empty((n_steps, n_seqs), "int32")  # T×B while walking back
-    tag = final_tag
-    paths[n_steps - 1] = tag
+    # forward pass maximised (K×n work per step, for the n sequences still running).
+    paths = xp.zeros((n_steps, n_seqs), "int32")  # T×B while walking back
+    paths[last, seq_index] = xp.where(lengths > 0, final_tag, 0)
     for t in range(n_steps - 1, 0, -1):
-        previous = (best_at[t - 1] + transitions[:, tag]).argmax(axis=0)
-        tag = xp.where(t <= last, previous, tag)
-        paths[t - 1] = tag
-    paths = xp.where(valid_mask(ops, scores), paths, 0).T
-    return xp.ascontiguousarray(paths), xp.where(lengths > 0, path_score, 0.0)
+        n = running[t]
+        if n:
+            paths[t - 1, :n] = (best_at[t - 1][:, :n] + transitions[:, paths[t, :n]]).argmax(axis=0)
+    return xp.ascontiguousarray(paths.T[inverse]), xp.where(lengths > 0, path_score, 0.0)[inverse]

@@ -17,7 +17,7 @@ def add_segment_parser(subparsers: "argparse._SubParsersAction") -> None:
     parser.add_argument("input", type=Path, help="UTF-8 text, one sentence per line")
     parser.add_argument("output", type=Path, help="words joined by two spaces, one line per input line")
     parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--n-process", type=int, default=1)
+    parser.add_argument("--n-process", type=int, default=1, help="worker processes (CPU only), each loading the model")
     parser.add_argument("--gpu-id", type=int, default=-1, help="GPU to use; -1 for CPU")
     parser.set_defaults(func=run_segment)
 
@@ -26,12 +26,14 @@ def run_segment(args: argparse.Namespace) -> int:
     """Segment args.input line by line with args.model and write args.output."""
     import spacy
 
+    from .parallel import segment_lines
+
     if args.gpu_id >= 0:
+        if args.n_process > 1:
+            raise ValueError(f"--n-process {args.n_process} runs on the CPU: use one process with --gpu-id.")
         spacy.require_gpu(args.gpu_id)
-    nlp = spacy.load(args.model)
     lines = read_lines(args.input)
-    docs = nlp.pipe(lines, batch_size=args.batch_size, n_process=args.n_process)
-    write_segmented(args.output, ([t.text for t in doc if not t.is_space] for doc in docs))
+    write_segmented(args.output, segment_lines(args.model, lines, batch_size=args.batch_size, n_process=args.n_process))
     print(f"segmented {len(lines)} lines of {args.input} into {args.output}")
     return 0
 

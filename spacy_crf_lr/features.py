@@ -8,7 +8,7 @@ import numpy
 from spacy.attrs import ORTH
 from spacy.tokens import Doc
 from spacy.util import registry
-from thinc.api import HashEmbed, Maxout, Model, chain, concatenate, with_array
+from thinc.api import HashEmbed, Maxout, Model, add, chain, concatenate, with_array
 from thinc.types import Floats2d, Ints2d
 
 BOUNDARY = numpy.uint64(0x9E3779B97F4A7C15)  # key of the position before / after a doc
@@ -58,13 +58,17 @@ def _features_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Li
 
 @registry.architectures("spacy_crf_lr.CharEmbed.v1")
 def CharEmbed(
-    width: int, rows: int = 10000, bigram_rows: int = 100000, bigrams: bool = True
+    width: int, rows: int = 10000, bigram_rows: int = 100000, bigrams: bool = True, mix: bool = True
 ) -> Model[List[Doc], List[Floats2d]]:
-    """Hash embeddings of the character features, mixed by a Maxout layer to `width`."""
+    """Hash embeddings of the character features, concatenated and mixed by a Maxout layer to
+    `width` (mix = true), or summed (mix = false: cheaper, the encoder does the mixing)."""
     n_columns = 4 if bigrams else 2
     row_counts = [rows, 64, bigram_rows, bigram_rows][:n_columns]
     tables = [HashEmbed(width, n_rows, column=i, seed=7 + i) for i, n_rows in enumerate(row_counts)]
-    mix = Maxout(width, width * n_columns, nP=3, normalize=True, dropout=0.0)
-    model = chain(CharFeatures(bigrams), with_array(chain(concatenate(*tables), mix)))
+    if mix:
+        embed = chain(concatenate(*tables), Maxout(width, width * n_columns, nP=3, normalize=True, dropout=0.0))
+    else:
+        embed = add(*tables)
+    model = chain(CharFeatures(bigrams), with_array(embed))
     model.set_dim("nO", width)
     return model

@@ -14,17 +14,20 @@ from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc, Token
 from spacy.training import Example, validate_examples, validate_get_examples
-from thinc.api import Model, set_dropout_rate
+from thinc.api import Model, NumpyOps, Ops, set_dropout_rate
 
 from .chain_ops import ChainScores, forward_backward, negative_log_likelihood, valid_mask, viterbi
 from .crf import CRF_PARAM_NAMES, set_crf_labels
 from .schemes import check_scheme, find_violation
 
 DECODERS = ("crf", "softmax")
+# Where the chain algorithms (forward-backward, Viterbi) run: on the CPU, or on the model's device.
+CRF_DEVICES = ("cpu", "model")
+CPU_OPS = NumpyOps()
 PROBS_KEY = "spacy_crf_lr.probs"  # doc.user_data key: probability of each token's label
 
-# (tag ids, probability of each chosen tag) per doc
-Predictions = Tuple[List[numpy.ndarray], List[numpy.ndarray]]
+# (tag ids, probability of each chosen tag or None when not computed) per doc
+Predictions = Tuple[List[numpy.ndarray], List[Optional[numpy.ndarray]]]
 
 
 def _token_prob(token: Token) -> Optional[float]:
@@ -44,6 +47,20 @@ def check_decoder(decoder: str) -> str:
     return decoder
 
 
+def check_crf_device(crf_device: str) -> str:
+    """Return crf_device, or raise if it is not one we know."""
+    if crf_device not in CRF_DEVICES:
+        raise ValueError(f"Unknown crf_device {crf_device!r}: allowed are {', '.join(CRF_DEVICES)}.")
+    return crf_device
+
+
+def check_probabilities(probabilities: bool) -> bool:
+    """Return the setting, or raise if it is not a boolean."""
+    if not isinstance(probabilities, bool):
+        raise ValueError(f"probabilities must be true or false, got {probabilities!r}.")
+    return probabilities
+
+
 class CRFPipe(TrainablePipe):
     """Token labelling with a CRF over emission scores. Subclasses define
     `gold_tags` (one gold label or None per predicted token) and `set_annotations`."""
@@ -57,6 +74,8 @@ class CRFPipe(TrainablePipe):
         scheme: Optional[str],
         decoder: str,
         scorer: Optional[Callable],
+        crf_device: str = "cpu",
+        probabilities: bool = True,
         **cfg,
     ):
         self.vocab = vocab
@@ -67,6 +86,8 @@ class CRFPipe(TrainablePipe):
             "labels": [],
             "scheme": check_scheme(scheme),
             "decoder": check_decoder(decoder),
+            "crf_device": check_crf_device(crf_device),
+            "probabilities": check_probabilities(probabilities),
             **cfg,
         }
 
@@ -88,6 +109,11 @@ class CRFPipe(TrainablePipe):
         crf = self.model.get_ref("crf")
         return tuple(crf.ops.to_numpy(crf.get_param(name)).copy() for name in CRF_PARAM_NAMES)
 
+    @property
+    def chain_ops(self) -> Ops:
+        """Ops the decoding and loss run on: the CPU's, or the model's with crf_device = "model"."""
+        return self.model.ops if self.cfg.get("crf_device") == "model" else CPU_OPS
+
     def _sync_crf(self) -> None:
         """Give the CRF layer the current labels and scheme."""
         set_crf_labels(self.model.get_ref("crf"), self.labels, self.cfg["scheme"])
@@ -106,23 +132,28 @@ class CRFPipe(TrainablePipe):
     # ----- prediction -----
 
     def predict(self, docs: Iterable[Doc]) -> Predictions:
+        """Best tag ids per doc and, with `probabilities`, the probability of each chosen tag
+        (CRF: its marginal, by forward–backward; softmax: its softmax score)."""
         docs = list(docs)
+        probabilities = self.cfg.get("probabilities", True)
         if not any(len(doc) for doc in docs):
             return [numpy.zeros((len(doc),), "int32") for doc in docs], [
-                numpy.ones((len(doc),), "float32") for doc in docs
+                numpy.ones((len(doc),), "float32") if probabilities else None for doc in docs
             ]
-        scores = self.model.predict(docs)
-        ops = self.model.ops
+        ops = self.chain_ops
+        scores = self.model.predict(docs).to(ops)
         if self.cfg["decoder"] == "crf":
             paths, _ = viterbi(ops, scores)
-            marginals = forward_backward(ops, scores, with_transitions=False).marginals
+            marginals = forward_backward(ops, scores, with_transitions=False).marginals if probabilities else None
         else:
-            marginals = ops.softmax(scores.emissions, axis=-1)
-            paths = marginals.argmax(axis=-1)
-        probs = ops.xp.take_along_axis(marginals, paths[:, :, None].astype("int64"), axis=2)[:, :, 0]
-        paths, probs = ops.to_numpy(paths), ops.to_numpy(probs)
+            marginals = ops.softmax(scores.emissions, axis=-1) if probabilities else None
+            paths = scores.emissions.argmax(axis=-1)
+        probs = None
+        if probabilities:
+            probs = ops.to_numpy(ops.xp.take_along_axis(marginals, paths[:, :, None].astype("int64"), axis=2)[:, :, 0])
+        paths = ops.to_numpy(paths)
         return [paths[i, : len(doc)] for i, doc in enumerate(docs)], [
-            probs[i, : len(doc)] for i, doc in enumerate(docs)
+            None if probs is None else probs[i, : len(doc)] for i, doc in enumerate(docs)
         ]
 
     # ----- training -----
@@ -162,12 +193,13 @@ class CRFPipe(TrainablePipe):
         like spaCy's tagger); the softmax loss is the summed per-token cross-entropy."""
         examples = list(examples)
         validate_examples(examples, f"{type(self).__name__}.get_loss")
-        ops = self.model.ops
+        ops = self.chain_ops
         xp = ops.xp
+        scores = scores.to(ops)
         used, ids = self._gold_ids(examples)
         d_scores = scores.zeros_like(ops)
         if not used:
-            return 0.0, d_scores
+            return 0.0, d_scores.to(self.model.ops)
         rows = xp.asarray(used)
         tags = numpy.zeros((len(used), scores.emissions.shape[1]), "int32")
         for row, gold in enumerate(ids):
@@ -185,7 +217,7 @@ class CRFPipe(TrainablePipe):
             loss, d_scores.emissions[rows] = _softmax_loss(ops, sub, tags)
         if numpy.isnan(loss):
             raise ValueError(Errors.E910.format(name=self.name))
-        return loss, d_scores
+        return loss, d_scores.to(self.model.ops)
 
     def update(self, examples: Iterable[Example], *, drop: float = 0.0, sgd=None, losses=None):
         if losses is None:

@@ -47,6 +47,8 @@ def make_tag_scorer() -> Callable:
         "overwrite": False,
         "scheme": None,
         "decoder": "crf",
+        "crf_device": "cpu",
+        "probabilities": True,
         "scorer": {"@scorers": "spacy_crf_lr.tag_scorer.v1"},
     },
     default_score_weights={"tag_acc": 1.0},
@@ -58,18 +60,31 @@ def make_crf_tagger(
     overwrite: bool,
     scheme: Optional[str],
     decoder: str,
+    crf_device: str,
+    probabilities: bool,
     scorer: Optional[Callable],
 ) -> "CRFTagger":
     """A tagger whose output layer is a linear-chain CRF. scheme: BMES, BIO,
-    BILUO or null; decoder: crf, or softmax (same emission layer, argmax)."""
-    return CRFTagger(nlp.vocab, model, name, overwrite=overwrite, scheme=scheme, decoder=decoder, scorer=scorer)
+    BILUO or null; decoder: crf, or softmax (same emission layer, argmax);
+    crf_device: cpu (decoding and loss on the CPU) or model (on the model's device);
+    probabilities: compute token._.crf_prob (the CRF's forward–backward at prediction)."""
+    return CRFTagger(
+        nlp.vocab, model, name, overwrite=overwrite, scheme=scheme, decoder=decoder, crf_device=crf_device,
+        probabilities=probabilities, scorer=scorer,
+    )
 
 
 class CRFTagger(CRFPipe):
     """Writes `token.tag_`, and the probability of each chosen tag to `token._.crf_prob`."""
 
-    def __init__(self, vocab, model, name="crf_tagger", *, overwrite=False, scheme=None, decoder="crf", scorer=tag_score):
-        super().__init__(vocab, model, name, scheme=scheme, decoder=decoder, scorer=scorer, overwrite=overwrite)
+    def __init__(
+        self, vocab, model, name="crf_tagger", *, overwrite=False, scheme=None, decoder="crf", crf_device="cpu",
+        probabilities=True, scorer=tag_score,
+    ):
+        super().__init__(
+            vocab, model, name, scheme=scheme, decoder=decoder, crf_device=crf_device, probabilities=probabilities,
+            scorer=scorer, overwrite=overwrite,
+        )
 
     def gold_tags(self, example: Example):
         return [tag or None for tag in example.get_aligned("TAG", as_string=True)]
@@ -84,4 +99,4 @@ class CRFTagger(CRFPipe):
                 current = doc.to_array([TAG])
                 tags = numpy.where(current == 0, tags, current)
             doc.from_array([TAG], tags.astype("uint64"))
-            doc.user_data[PROBS_KEY] = probs.tolist()
+            doc.user_data[PROBS_KEY] = None if probs is None else probs.tolist()

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from spacy_crf_lr.random_bert import save_random_bert
+
 ROOT = Path(__file__).resolve().parents[1]
 PKU_DIR = ROOT.parent / "shared" / "data" / "pku"
 WORD_TAGS = {
@@ -64,20 +66,11 @@ def tagged_corpus(tmp_path_factory):
 
 
 def build_tiny_bert(path: Path, tokens) -> Path:
-    """A randomly initialised 1-layer BERT and a WordPiece tokenizer over `tokens`, saved to path."""
-    from transformers import BertConfig, BertModel, BertTokenizerFast
-
-    path.mkdir(parents=True, exist_ok=True)
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + sorted(set(tokens))
-    (path / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf8")
-    tokenizer = BertTokenizerFast(vocab_file=str(path / "vocab.txt"), do_lower_case=False, tokenize_chinese_chars=True)
-    tokenizer.save_pretrained(path)
-    config = BertConfig(
-        vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+    """A randomly initialised 2-layer BERT and a WordPiece tokenizer over `tokens`, saved to path."""
+    return save_random_bert(
+        path, tokens, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
         intermediate_size=64, max_position_embeddings=256,
     )
-    BertModel(config).save_pretrained(path)
-    return path
 
 
 @pytest.fixture(scope="session")

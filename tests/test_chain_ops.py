@@ -176,3 +176,37 @@ def test_large_scores_stay_finite():
     assert numpy.isfinite(result.marginals).all()
     for i in (0, 3):
         assert result.log_z[i] == pytest.approx(brute_log_z(scores, i), rel=1e-5)
+
+
+def test_padding_past_the_longest_sequence_changes_nothing():
+    """Sub-batches (get_loss keeps the annotated rows) can be padded past their longest sequence."""
+    scores = random_scores(5, lengths=[2, 4, 4, 1, 0, 3])
+    padded = ChainScores(
+        numpy.concatenate([scores.emissions, numpy.zeros((6, 3, N_TAGS), "f")], axis=1),
+        scores.lengths, scores.transitions, scores.start, scores.end,
+    )
+    tags = gold_tags(5, lengths=[2, 4, 4, 1, 0, 3])
+    padded_tags = numpy.concatenate([tags, numpy.zeros((6, 3), "int32")], axis=1)
+    plain, wide = forward_backward(OPS, scores), forward_backward(OPS, padded)
+    numpy.testing.assert_allclose(plain.log_z, wide.log_z, rtol=1e-6)
+    numpy.testing.assert_allclose(plain.marginals, wide.marginals[:, :4], atol=1e-6)
+    assert not wide.marginals[:, 4:].any()
+    numpy.testing.assert_allclose(plain.transition_counts, wide.transition_counts, atol=1e-5)
+    (paths, best), (wide_paths, wide_best) = viterbi(OPS, scores), viterbi(OPS, padded)
+    assert (paths == wide_paths[:, :4]).all() and not wide_paths[:, 4:].any()
+    numpy.testing.assert_allclose(best, wide_best)
+    nll, grad = negative_log_likelihood(OPS, scores, tags)
+    wide_nll, wide_grad = negative_log_likelihood(OPS, padded, padded_tags)
+    numpy.testing.assert_allclose(nll, wide_nll, rtol=1e-6)
+    numpy.testing.assert_allclose(grad.transitions, wide_grad.transitions, atol=1e-5)
+
+
+def test_a_batch_of_empty_sequences():
+    scores = ChainScores(
+        numpy.zeros((3, 2, N_TAGS), "f"), numpy.zeros((3,), "int32"),
+        numpy.ones((N_TAGS, N_TAGS), "f"), numpy.ones((N_TAGS,), "f"), numpy.ones((N_TAGS,), "f"),
+    )
+    result = forward_backward(OPS, scores)
+    assert not result.log_z.any() and not result.marginals.any() and not result.transition_counts.any()
+    paths, best = viterbi(OPS, scores)
+    assert not paths.any() and not best.any()

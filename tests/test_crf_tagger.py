@@ -207,3 +207,42 @@ def test_softmax_decoder_shares_the_head_and_decodes_by_argmax():
 def test_unknown_decoder_is_an_error():
     with pytest.raises(ValueError, match="'beam'.*crf, softmax"):
         spacy.blank("en").add_pipe("crf_tagger", config={"decoder": "beam"})
+
+
+def test_unknown_crf_device_is_an_error():
+    with pytest.raises(ValueError, match="'gpu'.*cpu, model"):
+        spacy.blank("en").add_pipe("crf_tagger", config={"crf_device": "gpu"})
+
+
+def test_crf_device_model_gives_the_same_loss_and_tags():
+    nlp = spacy.blank("en")
+    tagger = nlp.add_pipe("crf_tagger", config={"model": {"tok2vec": TINY_CNN}})
+    examples = [alternating(nlp, 8) for _ in range(5)]
+    train(nlp, examples, 3)
+    scores = tagger.model.predict([eg.predicted for eg in examples])
+    results = {}
+    for crf_device in ("cpu", "model"):
+        tagger.cfg["crf_device"] = crf_device
+        loss, d_scores = tagger.get_loss(examples, scores)
+        results[crf_device] = (loss, d_scores.emissions, d_scores.transitions, tagger.predict([eg.predicted for eg in examples])[0])
+    (loss_cpu, d_em_cpu, d_tr_cpu, tags_cpu), (loss_model, d_em_model, d_tr_model, tags_model) = results.values()
+    assert loss_cpu == pytest.approx(loss_model) and loss_cpu > 0
+    numpy.testing.assert_allclose(d_em_cpu, d_em_model)
+    numpy.testing.assert_allclose(d_tr_cpu, d_tr_model)
+    assert all((a == b).all() for a, b in zip(tags_cpu, tags_model))
+
+
+def test_probabilities_can_be_switched_off():
+    nlp = spacy.blank("en")
+    nlp.add_pipe("crf_tagger", config={"model": {"tok2vec": TINY_CNN}, "probabilities": False})
+    examples = [alternating(nlp, 8) for _ in range(5)]
+    train(nlp, examples, 3)
+    doc = nlp("a a a")
+    assert all(token.tag_ for token in doc) and all(token._.crf_prob is None for token in doc)
+
+
+def test_probabilities_must_be_a_boolean():
+    from spacy_crf_lr.pipe import check_probabilities
+
+    with pytest.raises(ValueError, match="true or false, got 'no'"):
+        check_probabilities("no")

@@ -294,11 +294,11 @@ def test_experiment_workflow_trains_the_grid_unconstrained():
     assert project["workflows"]["all"] == ["check-data", "train", "evaluate"]
     commands = {c["name"]: c for c in project["commands"]}
     grid = {  # arm: (config, body lr, crf lr)
-        "crf1": ("cnn_crf", variables["exp_lr"], variables["exp_lr"]),
-        "crf2": ("cnn_crf", variables["exp_lr"], variables["exp_lr_10x"]),
-        "crf3": ("cnn_crf", variables["exp_lr_10x"], variables["exp_lr_10x"]),
-        "softmax": ("cnn_softmax", variables["exp_lr"], variables["exp_lr"]),
-        "crf1000": ("cnn_crf", variables["exp_lr"], variables["exp_lr_1000x"]),
+        "crf1": ("cnn_crf_large", variables["exp_lr"], variables["exp_lr"]),
+        "crf2": ("cnn_crf_large", variables["exp_lr"], variables["exp_lr_10x"]),
+        "crf3": ("cnn_crf_large", variables["exp_lr_10x"], variables["exp_lr_10x"]),
+        "softmax": ("cnn_softmax_large", variables["exp_lr"], variables["exp_lr"]),
+        "crf1000": ("cnn_crf_large", variables["exp_lr"], variables["exp_lr_1000x"]),
     }
     assert project["workflows"]["experiment"] == ["check-data", *[f"exp-train-{arm}" for arm in grid], "exp-report"]
     for arm, (config, lr, crf_lr) in grid.items():

@@ -8,7 +8,7 @@ from spacy.tokens import Doc
 from spacy.training import Example
 
 from conftest import python
-from spacy_crf_lr.segmenter import char_tags, make_segmentation_score, word_starts
+from spacy_crf_lr.segmenter import MERGES_PER_BLOCK, char_tags, make_segmentation_score, merge_words, word_starts
 from spacy_crf_lr.sighan import make_example
 
 WORDS = ["中国", "人民", "银行", "的", "发展", "很", "快", "。", "我们", "今天", "学习", "历史"]
@@ -61,6 +61,19 @@ def test_whitespace_never_joins_a_word():
     assert [doc[a:b].text for a, b in zip(starts, starts[1:] + [len(doc)])] == ["中国", "人民", "\u3000", "银行"]
 
 
+def test_long_doc_merges_across_retokenizer_blocks():
+    nlp = spacy.blank("zh")
+    words = [WORDS[i % len(WORDS)] for i in range(3 * MERGES_PER_BLOCK + 7)]
+    doc = nlp.make_doc("".join(words))
+    starts, offset = [], 0
+    for word in words:
+        starts.append(offset)
+        offset += len(word)
+    merge_words(doc, starts)
+    assert [t.text for t in doc] == words
+    assert doc.text == "".join(words)
+
+
 def test_segments_and_keeps_the_text(trained):
     texts = ["中国人民银行的发展很快。", "我们今天学习历史", "", "  ", "中国 人民\u3000银行\n的发展", "\n"]
     docs = list(trained.pipe(texts, batch_size=2))
@@ -71,6 +84,41 @@ def test_segments_and_keeps_the_text(trained):
             assert token.is_space or not any(c.isspace() for c in token.text), token.text
             assert 0.0 < token._.crf_prob <= 1.0
     assert [t.text for t in docs[4] if not t.is_space] == ["中国", "人民", "银行", "的", "发展"]
+
+
+def test_new_words_doc_equals_merging_in_place(trained):
+    texts = ["中国人民银行的发展很快。", "我们今天学习历史", "", "  ", "中国 人民\u3000银行\n的发展 ", "\n", "我们  历史"]
+    segmenter = trained.get_pipe("crf_segmenter")
+    docs = [trained.make_doc(text) for text in texts]
+    rebuilt = segmenter.segment(docs, segmenter.predict(docs))
+    segmenter.set_annotations(docs, segmenter.predict(docs))  # in place
+    assert [[(t.text, t.whitespace_, t._.crf_prob) for t in doc] for doc in rebuilt] == [
+        [(t.text, t.whitespace_, t._.crf_prob) for t in doc] for doc in docs
+    ]
+    assert [doc.text for doc in rebuilt] == texts
+
+
+def test_doc_data_and_pipe_context_are_kept(trained):
+    from spacy.tokens import Doc as DocClass
+
+    if not DocClass.has_extension("source"):
+        DocClass.set_extension("source", default=None)
+    doc = trained.make_doc("中国人民银行的发展很快。")
+    doc._.source = "wire"
+    doc.cats = {"news": 1.0}
+    out = trained.get_pipe("crf_segmenter")(doc)
+    assert out._.source == "wire" and out.cats == {"news": 1.0} and out.text == doc.text
+    pairs = list(trained.pipe([("我们今天学习历史", 7), ("中国人民银行", 8)], as_tuples=True))
+    assert [context for _, context in pairs] == [7, 8]
+    assert [t.text for t in pairs[1][0]] == ["中国", "人民", "银行"]
+
+
+def test_annotated_doc_is_merged_in_place(trained):
+    doc = trained.make_doc("中国人民银行的发展")
+    doc[0].tag_ = "X"
+    out = trained.get_pipe("crf_segmenter")(doc)
+    assert out is doc
+    assert [t.text for t in doc] == ["中国", "人民", "银行", "的", "发展"] and doc[0].tag_ == "X"
 
 
 def test_pipe_with_two_processes_matches_one(trained):
@@ -124,3 +172,41 @@ def test_segment_command_keeps_one_line_per_input_line(trained, tmp_path):
     assert (tmp_path / "out.txt").read_text(encoding="utf8").split("\n") == [
         "中国  人民  银行  的  发展  很  快  。", "", "我们  今天  学习  历史", "",
     ]
+
+
+def test_worker_processes_segment_like_one(trained, tmp_path):
+    from spacy_crf_lr.parallel import segment_lines
+
+    trained.to_disk(tmp_path / "model")
+    lines = ["".join(words) for words in sentences(50, seed=4)] + ["", "  中国 人民"]
+    one = list(segment_lines(str(tmp_path / "model"), lines, batch_size=8))
+    two = list(segment_lines(str(tmp_path / "model"), lines, batch_size=8, n_process=2))
+    assert one == two and len(two) == len(lines)
+    assert ["".join(words) for words in one] == [line.replace(" ", "") for line in lines]
+    with pytest.raises(ValueError, match="n_process must be a whole number >= 1, got 0"):
+        list(segment_lines(str(tmp_path / "model"), lines, n_process=0))
+
+
+@pytest.mark.parametrize("decoder", ["crf", "softmax"])
+def test_without_probabilities_the_words_are_the_same(trained, decoder):
+    segmenter = trained.get_pipe("crf_segmenter")
+    texts = ["中国人民银行的发展很快。", "我们今天学习历史", ""]
+    try:
+        segmenter.cfg["decoder"] = decoder
+        with_probs = [[(t.text, t._.crf_prob) for t in doc] for doc in trained.pipe(texts)]
+        segmenter.cfg["probabilities"] = False
+        without = [[(t.text, t._.crf_prob) for t in doc] for doc in trained.pipe(texts)]
+    finally:
+        segmenter.cfg.update(decoder="crf", probabilities=True)
+    assert [[w for w, _ in doc] for doc in without] == [[w for w, _ in doc] for doc in with_probs]
+    assert all(p is None for doc in without for _, p in doc)
+    assert all(0.0 < p <= 1.0 for doc in with_probs for _, p in doc)
+
+
+def test_segment_command_refuses_several_processes_on_a_gpu(tmp_path, capsys):
+    from spacy_crf_lr.cli import main
+
+    source = tmp_path / "in.txt"
+    source.write_text("中国\n", encoding="utf8")
+    assert main(["segment", "MODEL", str(source), str(tmp_path / "out.txt"), "--n-process", "2", "--gpu-id", "0"]) == 2
+    assert "--n-process 2 runs on the CPU" in capsys.readouterr().err
