@@ -1,11 +1,14 @@
 """Head overhead: crf_segmenter with decoder = crf vs decoder = softmax on the same CNN encoder.
 
-Usage: python bench/bench_head.py [--config configs/cnn_crf.cfg] [--lines 2000] [--repeats 5]
+Usage: python bench/bench_head.py [--config configs/cnn_crf.cfg] [--lines 2000] [--repeats 5] [--model DIR]
 
-Both pipelines are built from the same config (only `decoder` differs), initialised on the same
+Training: two pipelines from the same config (only `decoder` differs), initialised on the same
 lines of the training proxy (../shared/data/pku/pd199801_train.utf8, or generated text when it is
-absent) and timed interleaved: nlp.pipe characters/s on the PKU test input and training
-characters/s (nlp.update on batches of ~2,000 characters). Prints medians and the time ratios.
+absent), timed interleaved in characters/s (nlp.update on batches of ~2,000 characters). nlp.pipe:
+characters/s on the PKU test input of one model (the CRF one trained here, or --model) decoded
+both ways, so that both decoders build about the same words. nlp.pipe runs with the components'
+probabilities on (token._.crf_prob: forward–backward marginals for the CRF, softmax scores for
+softmax) and off (probabilities = false: the tags alone). Prints medians and the time ratios.
 """
 
 import argparse
@@ -65,7 +68,8 @@ def time_training(nlp, optimizer, examples) -> float:
     return time.perf_counter() - start
 
 
-def time_pipe(nlp, texts) -> float:
+def time_pipe(nlp, texts, decoder: str, probabilities: bool) -> float:
+    nlp.get_pipe("crf_segmenter").cfg.update(decoder=decoder, probabilities=probabilities)
     start = time.perf_counter()
     for _ in nlp.pipe(texts, batch_size=256):
         pass
@@ -77,26 +81,36 @@ def main():
     parser.add_argument("--config", type=Path, default=ROOT / "configs" / "cnn_crf.cfg")
     parser.add_argument("--lines", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--model", help="trained pipeline to time nlp.pipe on (default: the one trained here)")
     args = parser.parse_args()
     train, test = load_text(args.lines)
     n_train = sum(len("".join(w)) for w in train)
     n_test = sum(len(t) for t in test)
     models = {decoder: build(args.config, decoder, train) for decoder in ("softmax", "crf")}
-    times = {(d, kind): [] for d in models for kind in ("pipe", "train")}
+    # nlp.pipe: one set of weights decoded both ways, so that both decoders find the same words
+    # (the cost of building the words depends on them): the CRF-trained model, or --model.
+    piped = spacy.load(args.model) if args.model else models["crf"][0]
+    kinds = ("pipe", "pipe_no_probs", "train")
+    times = {(d, kind): [] for d in models for kind in kinds}
     for _ in range(args.repeats):
         for decoder, (nlp, optimizer, examples) in models.items():
             times[decoder, "train"].append(time_training(nlp, optimizer, examples))
-            times[decoder, "pipe"].append(time_pipe(nlp, test))
+        for decoder in models:
+            times[decoder, "pipe"].append(time_pipe(piped, test, decoder, probabilities=True))
+            times[decoder, "pipe_no_probs"].append(time_pipe(piped, test, decoder, probabilities=False))
     median = {key: statistics.median(value) for key, value in times.items()}
     print(f"# {datetime.date.today()} {platform.machine()}, python {platform.python_version()}, spacy {spacy.__version__}")
     print(f"# config {args.config.name}; train {n_train} chars ({len(train)} lines), pipe {n_test} chars; "
           f"median of {args.repeats} interleaved repeats")
-    print(f"{'decoder':8} {'pipe chars/s':>13} {'train chars/s':>14}")
+    print(f"{'decoder':8} {'pipe chars/s':>13} {'(no probs)':>11} {'train chars/s':>14}")
     for decoder in models:
-        print(f"{decoder:8} {n_test / median[decoder, 'pipe']:13,.0f} {n_train / median[decoder, 'train']:14,.0f}")
-    for kind in ("pipe", "train"):
+        print(f"{decoder:8} {n_test / median[decoder, 'pipe']:13,.0f} {n_test / median[decoder, 'pipe_no_probs']:11,.0f} "
+              f"{n_train / median[decoder, 'train']:14,.0f}")
+    for kind in kinds:
         print(f"time ratio crf / softmax, {kind}: {median['crf', kind] / median['softmax', kind]:.3f}")
-    print(f"reproduce: python bench/bench_head.py --lines {args.lines} --repeats {args.repeats}")
+    config = "" if args.config == ROOT / "configs" / "cnn_crf.cfg" else f" --config {args.config}"
+    model = f" --model {args.model}" if args.model else ""
+    print(f"reproduce: python bench/bench_head.py{config} --lines {args.lines} --repeats {args.repeats}{model}")
 
 
 if __name__ == "__main__":

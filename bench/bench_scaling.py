@@ -1,4 +1,4 @@
-"""Scaling of nlp.pipe: time and peak memory for 1×, 4×, 16× the PKU test input and one 100,000-character doc.
+"""Scaling of nlp.pipe: time and peak memory for 1×, 4×, 16× the PKU test input and single docs of 25,000, 50,000 and 100,000 characters.
 
 Usage: python bench/bench_scaling.py --model training/cnn_crf/model-best
 
@@ -24,11 +24,12 @@ PKU = ROOT.parent / "shared" / "data" / "pku"
 
 def texts_for(case: str):
     lines = [line for line in read_lines(PKU / "pku_test.utf8") if line]
-    if case == "single_100k":
+    if case.startswith("single_"):  # one doc of N thousand characters
+        n_chars = 1000 * int(case[len("single_") : -1])
         text = "".join(lines)
-        while len(text) < 100_000:
+        while len(text) < n_chars:
             text += text
-        return [text[:100_000]]
+        return [text[:n_chars]]
     return lines * int(case.rstrip("x"))
 
 
@@ -53,7 +54,7 @@ def main():
         return worker(args.model, args.worker)
     print(f"# {datetime.date.today()} {platform.machine()}, python {platform.python_version()}; model {args.model}")
     print("| input | docs | characters | seconds | µs/char | peak RSS (MB) |\n|---|---:|---:|---:|---:|---:|")
-    for case in ("1x", "4x", "16x", "single_100k"):
+    for case in ("1x", "4x", "16x", "single_25k", "single_50k", "single_100k"):
         out = subprocess.run([sys.executable, __file__, "--model", args.model, "--worker", case], check=True, capture_output=True, text=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
         print(f"| {case} | {r['docs']:,} | {r['chars']:,} | {r['seconds']:.1f} | {1e6 * r['seconds'] / r['chars']:.1f} | {r['peak_rss_mb']:,.0f} |", flush=True)

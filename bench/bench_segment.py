@@ -4,12 +4,17 @@ Usage: python bench/bench_segment.py --model training/cnn_crf/model-best [--mode
 
 Each system runs in its own subprocess (so peak RSS is its own), with 1 and with 2 processes;
 the output is scored with our bakeoff scorer against pku_test_gold.utf8 and the training word
-list. Figures: P, R, F, OOV recall, characters/s (median of --repeats), peak RSS (largest process).
+list. Figures: P, R, F, OOV recall, characters/s of the segmentation once loaded, the load time
+(imports included) and characters/s counting it (medians of --repeats), peak RSS (largest process).
+With 2 processes, ours is spacy_crf_lr.parallel.segment_lines (what `python -m spacy_crf_lr segment
+--n-process 2` runs: worker processes that send back words) and spacy_pkuseg.test(nthread=2); both load
+their model inside the segmentation call.
 jieba uses its default dictionary (no training); spacy-pkuseg is loaded with user_dict=None.
 """
 
 import argparse
 import datetime
+import importlib.util
 import json
 import platform
 import resource
@@ -20,64 +25,87 @@ import tempfile
 import time
 from pathlib import Path
 
-from spacy_crf_lr.bakeoff import score_files
-from spacy_crf_lr.sighan import read_lines, write_segmented
 
 ROOT = Path(__file__).resolve().parents[1]
 PKU = ROOT.parent / "shared" / "data" / "pku"
 
 
-def segment_ours(model: str, lines, n_process: int):
-    import spacy
+def load_ours(model: str, n_process: int):
+    from spacy_crf_lr.parallel import segment_lines, words_of
 
-    nlp = spacy.load(model)
-    docs = nlp.pipe(lines, batch_size=256, n_process=n_process)
-    return [[t.text for t in doc if not t.is_space] for doc in docs]
+    if n_process == 1:
+        import spacy
+
+        nlp = spacy.load(model)
+        return lambda lines: words_of(nlp, lines, batch_size=256)
+    # worker processes that each load the model inside the call, like spacy_pkuseg.test
+    return lambda lines: list(segment_lines(model, lines, batch_size=256, n_process=n_process))
 
 
-def segment_pkuseg(model: str, lines, n_process: int):
+def load_pkuseg(model: str, n_process: int):
     import spacy_pkuseg
 
     if n_process == 1:
         seg = spacy_pkuseg.pkuseg(model_name=model, user_dict=None)
-        return [seg.cut(line) for line in lines]
-    with tempfile.TemporaryDirectory() as tmp:
-        src, out = Path(tmp) / "in.txt", Path(tmp) / "out.txt"
-        src.write_text("\n".join(lines) + "\n", encoding="utf8")
-        spacy_pkuseg.test(str(src), str(out), model_name=model, user_dict=None, nthread=n_process)
-        return [line.split() for line in out.read_text(encoding="utf8").split("\n")[: len(lines)]]
+        return lambda lines: [seg.cut(line) for line in lines]
+
+    def segment(lines):  # spacy_pkuseg.test loads the model in its worker processes
+        with tempfile.TemporaryDirectory() as tmp:
+            src, out = Path(tmp) / "in.txt", Path(tmp) / "out.txt"
+            src.write_text("\n".join(lines) + "\n", encoding="utf8")
+            spacy_pkuseg.test(str(src), str(out), model_name=model, user_dict=None, nthread=n_process)
+            return [line.split() for line in out.read_text(encoding="utf8").split("\n")[: len(lines)]]
+
+    return segment
 
 
-def segment_jieba(_model: str, lines, n_process: int):
+def load_jieba(_model: str, n_process: int):
     import jieba
 
     jieba.initialize()
     if n_process > 1:
         jieba.enable_parallel(n_process)
-    result = [[]]
-    for word in jieba.cut("\n".join(lines)):
-        if word.strip("\n"):
-            result[-1].append(word)
-        else:
-            result.extend([] for _ in word)  # one new line per newline character
-    return result
+
+    def segment(lines):
+        result = [[]]
+        for word in jieba.cut("\n".join(lines)):
+            if word.strip("\n"):
+                result[-1].append(word)
+            else:
+                result.extend([] for _ in word)  # one new line per newline character
+        return result
+
+    return segment
 
 
-SYSTEMS = {"ours": segment_ours, "pkuseg": segment_pkuseg, "jieba": segment_jieba}
+SYSTEMS = {"ours": load_ours, "pkuseg": load_pkuseg, "jieba": load_jieba}
 
 
 def worker(system: str, model: str, input_path: str, output_path: str, n_process: int):
-    """Segment in this process, write the output and print timing and peak RSS as JSON."""
-    lines = read_lines(input_path)
+    """Load and segment in this process, write the output and print the seconds spent loading
+    (imports included) and segmenting, and the peak RSS, as JSON."""
+    # read without spacy_crf_lr.sighan: importing spaCy belongs to our load time, so nothing
+    # imports it before the clock starts
+    lines = Path(input_path).read_text(encoding="utf8").split("\n")
+    lines = [line.rstrip("\r") for line in (lines[:-1] if lines[-1] == "" else lines)]
     start = time.perf_counter()
-    words = SYSTEMS[system](model, lines, n_process)
-    seconds = time.perf_counter() - start
+    segment = SYSTEMS[system](model, n_process)
+    loaded = time.perf_counter()
+    words = segment(lines)
+    done = time.perf_counter()
+    from spacy_crf_lr.sighan import write_segmented
+
     write_segmented(output_path, ([w for w in line if w.strip()] for line in words))
     rss_kb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    print(json.dumps({"seconds": seconds, "chars": sum(len(line) for line in lines), "peak_rss_mb": rss_kb / 1024}))
+    print(json.dumps({
+        "load_seconds": loaded - start, "seconds": done - loaded, "chars": sum(len(line) for line in lines),
+        "peak_rss_mb": rss_kb / 1024,
+    }))
 
 
 def measure(system, model, n_process, repeats, tmp):
+    from spacy_crf_lr.bakeoff import score_files
+
     runs = []
     out = Path(tmp) / f"{system}_{n_process}.txt"
     for _ in range(repeats):
@@ -85,9 +113,11 @@ def measure(system, model, n_process, repeats, tmp):
         runs.append(json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]))
     score = score_files(PKU / "pku_test_gold.utf8", out, PKU / "pku_training_words.utf8")
     seconds = statistics.median(r["seconds"] for r in runs)
+    total = statistics.median(r["load_seconds"] + r["seconds"] for r in runs)
     return {
         "P": score.precision, "R": score.recall, "F": score.f, "OOV_R": score.oov_recall,
-        "chars_per_s": runs[0]["chars"] / seconds, "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+        "chars_per_s": runs[0]["chars"] / seconds, "chars_per_s_with_load": runs[0]["chars"] / total,
+        "load_s": statistics.median(r["load_seconds"] for r in runs), "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
     }
 
 
@@ -103,18 +133,24 @@ def main():
     args = parser.parse_args()
     if args.worker:
         return worker(args.worker, args.model_path, str(PKU / "pku_test.utf8"), args.out, args.n_process)
+    from spacy_crf_lr.sighan import read_lines
+
     models = args.model or [str(ROOT / "training" / "cnn_crf" / "model-best")]
     systems = [("ours", model) for model in models] + [("jieba", None)] + ([("pkuseg", args.pkuseg)] if args.pkuseg else [])
-    print(f"# {datetime.date.today()} {platform.machine()} ({_cpu()}), python {platform.python_version()}; "
-          f"PKU test input {sum(len(x) for x in read_lines(PKU / 'pku_test.utf8'))} chars; median of {args.repeats}")
-    print(f"| system | processes | P | R | F | OOV recall | chars/s | peak RSS (MB) |\n|---|---:|---:|---:|---:|---:|---:|---:|")
+    plugins = "installed" if importlib.util.find_spec("spacy_transformers") else "not installed"
+    print(f"# {datetime.date.today()} {platform.machine()} ({_cpu()}), python {platform.python_version()}, "
+          f"spacy-transformers {plugins}; PKU test input {sum(len(x) for x in read_lines(PKU / 'pku_test.utf8'))} "
+          f"chars; median of {args.repeats}")
+    print("| system | processes | P | R | F | OOV recall | chars/s | load (s) | chars/s with load | peak RSS (MB) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         for name, model in systems:
             for n_process in (1, 2):
                 r = measure(name, model, n_process, args.repeats, tmp)
                 label = f"ours ({Path(model).parent.name})" if name == "ours" else name
                 print(f"| {label} | {n_process} | {r['P']:.3f} | {r['R']:.3f} | {r['F']:.3f} | {r['OOV_R']:.3f} "
-                      f"| {r['chars_per_s']:,.0f} | {r['peak_rss_mb']:,.0f} |", flush=True)
+                      f"| {r['chars_per_s']:,.0f} | {r['load_s']:.2f} | {r['chars_per_s_with_load']:,.0f} "
+                      f"| {r['peak_rss_mb']:,.0f} |", flush=True)
     model_args = " ".join(f"--model {model}" for model in models)
     print(f"reproduce: python bench/bench_segment.py {model_args} --pkuseg {args.pkuseg} --repeats {args.repeats}")
 
