@@ -145,8 +145,6 @@ def main(argv=None):
     from spacy.training import Example
     from thinc.api import set_gpu_allocator
 
-    import spacy_crf_lr  # noqa: F401  (registers the components; also found by entry points)
-
     gpu = args.gpu_id >= 0
     if gpu:
         set_gpu_allocator("pytorch")
