@@ -35,8 +35,9 @@ import numpy
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
-from spacy_crf_lr.random_bert import BERT_BASE, save_random_bert  # noqa: E402
+from random_bert import BERT_BASE, save_random_bert  # noqa: E402
 
 SIZES = {
     "base": BERT_BASE,

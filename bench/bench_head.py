@@ -22,7 +22,8 @@ from pathlib import Path
 import spacy
 from spacy.util import load_config, load_model_from_config, registry
 
-from spacy_crf_lr.sighan import make_example, read_lines, read_segmented
+from spacy_crf_lr.cws.corpus import make_example
+from spacy_crf_lr.cws.sighan import read_lines, read_segmented
 
 ROOT = Path(__file__).resolve().parents[1]
 PKU = ROOT.parent / "shared" / "data" / "pku"

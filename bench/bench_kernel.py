@@ -31,7 +31,7 @@ from thinc.api import NumpyOps  # noqa: E402
 from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 from torchcrf import CRF  # noqa: E402
 
-from spacy_crf_lr.chain_ops import ChainScores, negative_log_likelihood, viterbi  # noqa: E402
+from spacy_crf_lr.crf.chain_ops import ChainScores, negative_log_likelihood, viterbi  # noqa: E402
 
 OPS = NumpyOps()
 

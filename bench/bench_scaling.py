@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from spacy_crf_lr.sighan import read_lines
+from spacy_crf_lr.cws.sighan import read_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 PKU = ROOT.parent / "shared" / "data" / "pku"

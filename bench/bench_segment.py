@@ -31,7 +31,7 @@ PKU = ROOT.parent / "shared" / "data" / "pku"
 
 
 def load_ours(model: str, n_process: int):
-    from spacy_crf_lr.parallel import segment_lines, words_of
+    from spacy_crf_lr.cws.parallel import segment_lines, words_of
 
     if n_process == 1:
         import spacy
@@ -84,7 +84,7 @@ SYSTEMS = {"ours": load_ours, "pkuseg": load_pkuseg, "jieba": load_jieba}
 def worker(system: str, model: str, input_path: str, output_path: str, n_process: int):
     """Load and segment in this process, write the output and print the seconds spent loading
     (imports included) and segmenting, and the peak RSS, as JSON."""
-    # read without spacy_crf_lr.sighan: importing spaCy belongs to our load time, so nothing
+    # read without spacy_crf_lr.cws.sighan: importing spaCy belongs to our load time, so nothing
     # imports it before the clock starts
     lines = Path(input_path).read_text(encoding="utf8").split("\n")
     lines = [line.rstrip("\r") for line in (lines[:-1] if lines[-1] == "" else lines)]
@@ -93,7 +93,7 @@ def worker(system: str, model: str, input_path: str, output_path: str, n_process
     loaded = time.perf_counter()
     words = segment(lines)
     done = time.perf_counter()
-    from spacy_crf_lr.sighan import write_segmented
+    from spacy_crf_lr.cws.sighan import write_segmented
 
     write_segmented(output_path, ([w for w in line if w.strip()] for line in words))
     rss_kb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
@@ -104,7 +104,7 @@ def worker(system: str, model: str, input_path: str, output_path: str, n_process
 
 
 def measure(system, model, n_process, repeats, tmp):
-    from spacy_crf_lr.bakeoff import score_files
+    from spacy_crf_lr.cws.bakeoff import score_files
 
     runs = []
     out = Path(tmp) / f"{system}_{n_process}.txt"
@@ -133,7 +133,7 @@ def main():
     args = parser.parse_args()
     if args.worker:
         return worker(args.worker, args.model_path, str(PKU / "pku_test.utf8"), args.out, args.n_process)
-    from spacy_crf_lr.sighan import read_lines
+    from spacy_crf_lr.cws.sighan import read_lines
 
     models = args.model or [str(ROOT / "training" / "cnn_crf" / "model-best")]
     systems = [("ours", model) for model in models] + [("jieba", None)] + ([("pkuseg", args.pkuseg)] if args.pkuseg else [])

@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from .bakeoff import BakeoffScore, score_files
-from .sighan import create_sighan_corpus, read_lines, write_segmented
+from .cws.bakeoff import BakeoffScore, score_files
+from .cws.sighan import read_lines, write_segmented
 
 
 def add_segment_parser(subparsers: "argparse._SubParsersAction") -> None:
@@ -26,7 +26,7 @@ def run_segment(args: argparse.Namespace) -> int:
     """Segment args.input line by line with args.model and write args.output."""
     import spacy
 
-    from .parallel import segment_lines
+    from .cws.parallel import segment_lines
 
     if args.gpu_id >= 0:
         if args.n_process > 1:
@@ -95,43 +95,13 @@ def run_convert(args: argparse.Namespace) -> int:
     import spacy
     from spacy.tokens import DocBin
 
+    from .cws.corpus import create_sighan_corpus
+
     corpus = create_sighan_corpus(args.input, max_length=args.max_length, holdout=args.holdout, part=args.part)
     nlp = spacy.blank("zh")
     docs = [eg.reference for eg in corpus(nlp)]
     DocBin(docs=docs).to_disk(args.output)
     print(f"wrote {len(docs)} docs from {args.input} to {args.output}")
-    return 0
-
-
-def add_check_data_parser(subparsers: "argparse._SubParsersAction") -> None:
-    """Add the `check-data VAR=PATH ... [--zip ZIP --dest DIR]` subcommand used by project.yml."""
-    parser = subparsers.add_parser("check-data", help="check the data files a project run needs")
-    parser.add_argument("files", nargs="+", metavar="VAR=PATH", help="project variable and the file it names")
-    parser.add_argument("--zip", type=Path, help="the downloaded icwb2-data zip, unpacked when files are missing")
-    parser.add_argument("--dest", type=Path, default=Path("assets"), help="where to unpack --zip")
-    parser.set_defaults(func=run_check_data)
-
-
-def run_check_data(args: argparse.Namespace) -> int:
-    """Exit 1 naming each variable whose file is missing, after unpacking --zip if that helps."""
-    files = dict(item.split("=", 1) for item in args.files)
-    missing = [var for var, path in files.items() if not Path(path).is_file()]
-    if missing and args.zip is not None and args.zip.is_file():
-        import zipfile
-
-        zipfile.ZipFile(args.zip).extractall(args.dest)
-        missing = [var for var in missing if not Path(files[var]).is_file()]
-    for var in missing:
-        print(f"error: vars.{var}: file not found: {files[var]}", file=sys.stderr)
-    if missing:
-        example = " ".join(f"--vars.{var} /path/to/file" for var in missing)
-        print(
-            "Download the official data with `spacy project assets`, or point the variables at local "
-            f"copies, e.g. `spacy project run all . {example}`.",
-            file=sys.stderr,
-        )
-        return 1
-    print("data found: " + ", ".join(f"{var}={path}" for var, path in files.items()))
     return 0
 
 
@@ -151,8 +121,8 @@ def run_inspect(args: argparse.Namespace) -> int:
     import numpy
     import spacy
 
-    from .diagnostics import describe
-    from .pipe import CRFPipe
+    from .training.diagnostics import describe
+    from .pipeline.base import CRFPipe
 
     nlp = spacy.load(args.model)
     crfs = [(name, proc) for name, proc in nlp.pipeline if isinstance(proc, CRFPipe)]
@@ -187,7 +157,7 @@ def _plot_heatmaps(panels, path: Path) -> None:
     import matplotlib.pyplot as plt
     import numpy
 
-    from .schemes import constraint_masks
+    from .crf.schemes import constraint_masks
 
     fig, axes = plt.subplots(1, len(panels), figsize=(1.2 + 1.1 * max(len(p[1]) for p in panels) * len(panels), 4.5), squeeze=False)
     for ax, (name, labels, transitions, sanity, scheme) in zip(axes[0], panels):
@@ -213,34 +183,6 @@ def _plot_heatmaps(panels, path: Path) -> None:
     plt.close(fig)
 
 
-def add_experiment_report_parser(subparsers: "argparse._SubParsersAction") -> None:
-    """Add the `experiment-report --arm NAME TRAINING_DIR TEST_JSON ... --output REPORT.md` subcommand."""
-    parser = subparsers.add_parser(
-        "experiment-report", help="markdown report and transition plot of the project's `experiment` workflow"
-    )
-    parser.add_argument(
-        "--arm", nargs=3, action="append", required=True, metavar=("NAME", "TRAINING_DIR", "TEST_JSON"),
-        help="an arm: its name, its `spacy train --output` directory (with crf_diagnostics.jsonl) and its `score --json` file",
-    )
-    parser.add_argument("--output", type=Path, required=True, help="the markdown report to write")
-    parser.add_argument("--plot", type=Path, metavar="FILE.png", help="mean |transition| against step, every arm (needs matplotlib)")
-    parser.add_argument("--command", dest="regenerate", help="the command that regenerates the report, quoted in it")
-    parser.set_defaults(func=run_experiment_report)
-
-
-def run_experiment_report(args: argparse.Namespace) -> int:
-    """Write the experiment report (and plot) from the arms' diagnostics and test scores."""
-    from .experiment import write_report
-
-    try:
-        arms = write_report(args.arm, args.output, args.plot, args.regenerate)
-    except ImportError:
-        print("error: --plot needs matplotlib: pip install 'spacy-crf-lr[plot]'", file=sys.stderr)
-        return 2
-    print(f"wrote {args.output} ({len(arms)} arms)" + (f" and {args.plot}" if args.plot else ""))
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     """Build the top-level parser with one subparser per command."""
     parser = argparse.ArgumentParser(prog="python -m spacy_crf_lr", description=__doc__)
@@ -248,9 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_score_parser(subparsers)
     add_segment_parser(subparsers)
     add_convert_parser(subparsers)
-    add_check_data_parser(subparsers)
     add_inspect_parser(subparsers)
-    add_experiment_report_parser(subparsers)
     return parser
 
 

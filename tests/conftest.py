@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from spacy_crf_lr.random_bert import save_random_bert
+from random_bert import save_random_bert
 
 ROOT = Path(__file__).resolve().parents[1]
 PKU_DIR = ROOT.parent / "shared" / "data" / "pku"

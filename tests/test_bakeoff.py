@@ -9,7 +9,7 @@ import pytest
 
 from conftest import ROOT, require_pku
 
-from spacy_crf_lr.bakeoff import BakeoffScore, score_files, score_lines
+from spacy_crf_lr.cws.bakeoff import BakeoffScore, score_files, score_lines
 
 
 

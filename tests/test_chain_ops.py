@@ -6,7 +6,7 @@ import numpy
 import pytest
 from thinc.api import NumpyOps
 
-from spacy_crf_lr.chain_ops import (
+from spacy_crf_lr.crf.chain_ops import (
     FORBIDDEN,
     ChainScores,
     forward_backward,
@@ -14,7 +14,7 @@ from spacy_crf_lr.chain_ops import (
     path_scores,
     viterbi,
 )
-from spacy_crf_lr.schemes import constraint_masks
+from spacy_crf_lr.crf.schemes import constraint_masks
 
 OPS = NumpyOps()
 LENGTHS = [3, 0, 1, 4, 2]

@@ -242,7 +242,7 @@ def test_probabilities_can_be_switched_off():
 
 
 def test_probabilities_must_be_a_boolean():
-    from spacy_crf_lr.pipe import check_probabilities
+    from spacy_crf_lr.pipeline.base import check_probabilities
 
     with pytest.raises(ValueError, match="true or false, got 'no'"):
         check_probabilities("no")

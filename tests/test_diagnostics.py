@@ -10,14 +10,14 @@ import pytest
 
 from conftest import ROOT, python
 from spacy_crf_lr.cli import main
-from spacy_crf_lr.diagnostics import (
+from spacy_crf_lr.training.diagnostics import (
     emission_margin,
     infer_scheme,
     mean_abs_transition,
     scale_ratio,
     transition_sanity,
 )
-from spacy_crf_lr.schemes import constraint_masks
+from spacy_crf_lr.crf.schemes import constraint_masks
 
 BMES = ("B", "M", "E", "S")
 IMPOSSIBLE = {("S", "M"), ("S", "E"), ("B", "S"), ("B", "B"), ("M", "S"), ("M", "B"), ("E", "M"), ("E", "E")}
@@ -193,7 +193,7 @@ def test_logger_with_constrained_training_an_explicit_path_and_no_output_dir(tmp
 
 
 def test_logger_refuses_a_useless_dev_cap():
-    from spacy_crf_lr.logger import crf_diagnostics_logger
+    from spacy_crf_lr.training.logger import crf_diagnostics_logger
 
     with pytest.raises(ValueError, match="max_dev_docs"):
         crf_diagnostics_logger(max_dev_docs=0)
@@ -226,59 +226,6 @@ def test_inspect_names_a_missing_component(unconstrained_run, capsys):
     output, _, _ = unconstrained_run
     assert main(["inspect", str(output / "model-last"), "--component", "nope"]) == 2
     assert "no CRF component named 'nope'" in capsys.readouterr().err
-
-
-# ----- the experiment report -----
-
-
-def fake_arm(root, name, *, decoder="crf", lr=0.002, crf_lr=0.02, test_f=0.9, first_f=0.8, growth=1.0):
-    """A training dir with a diagnostics JSONL (epoch 0 at steps 0 and 100, epoch 1 from step 200) and a test JSON."""
-    directory = root / "training" / name
-    directory.mkdir(parents=True)
-    records = []
-    for step, epoch, f in ((0, 0, 0.1), (100, 0, 0.5), (200, 1, first_f), (300, 2, first_f + 0.05)):
-        mean_abs = 0.0 if decoder == "softmax" else growth * (step + 1) / 100
-        records.append({
-            "step": step, "epoch": epoch, "score": f, "seconds": step, "component": "crf_segmenter",
-            "decoder": decoder, "scheme": None, "labels": list(BMES), "transitions": [[mean_abs] * 4] * 4,
-            "start": [0.0] * 4, "end": [0.0] * 4, "mean_abs_transition": mean_abs, "emission_margin": 4.0,
-            "ratio": 4.0 / mean_abs if mean_abs else None, "sanity": 0.0 if decoder == "softmax" else 0.875,
-            "sanity_scheme": "BMES", "learn_rate": lr, "crf_lr": crf_lr, "loss": 1.0, "n_dev_docs": 200,
-            "averaged": True, "token_f": f, "token_p": f, "token_r": f,
-        })
-    (directory / "crf_diagnostics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf8")
-    metrics = root / "metrics" / f"{name}_test.json"
-    metrics.parent.mkdir(exist_ok=True)
-    metrics.write_text(json.dumps({"f": test_f, "precision": test_f, "recall": test_f}), encoding="utf8")
-    return [name, str(directory), str(metrics)]
-
-
-def test_experiment_report_writes_markdown_and_plot(tmp_path, capsys):
-    arms = [
-        ["--arm", "CRF-1", *fake_arm(tmp_path, "crf1", crf_lr=0.002, test_f=0.9012, first_f=0.8123)[1:]],
-        ["--arm", "Softmax", *fake_arm(tmp_path, "softmax", decoder="softmax", crf_lr=0.002, test_f=0.88)[1:]],
-        ["--arm", "CRF-1000×", *fake_arm(tmp_path, "crf1000", crf_lr=2.0, growth=50.0)[1:]],
-    ]
-    report, plot = tmp_path / "docs" / "experiment.md", tmp_path / "docs" / "experiment_transitions.png"
-    argv = ["experiment-report", *sum(arms, []), "--output", str(report), "--plot", str(plot), "--command", "make it so"]
-    assert main(argv) == 0
-    text = report.read_text(encoding="utf8")
-    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]] for line in text.splitlines()
-            if line.startswith("| ") and not line.startswith("| arm")}
-    assert rows["CRF-1"] == ["0.002", "0.002", "81.23", "90.12", "0.875", f"{4.0 / 3.01:.3g}"]
-    assert rows["Softmax"] == ["0.002", "—", "80.00", "88.00", "— (not trained)", "∞"]
-    assert rows["CRF-1000×"] == ["0.002", "2", "80.00", "90.00", "0.875", f"{4.0 / (50 * 3.01):.3g}"]
-    assert "(step 200)" in text and "make it so" in text
-    assert "](experiment_transitions.png)" in text
-    assert plot.read_bytes()[:8] == PNG_MAGIC
-
-
-def test_experiment_report_names_a_broken_diagnostics_file(tmp_path, capsys):
-    arm = fake_arm(tmp_path, "crf1")
-    with open(f"{arm[1]}/crf_diagnostics.jsonl", "a", encoding="utf8") as file:
-        file.write("{not json\n")
-    assert main(["experiment-report", "--arm", *arm, "--output", str(tmp_path / "r.md")]) == 2
-    assert "crf_diagnostics.jsonl: line 5: not JSON" in capsys.readouterr().err
 
 
 # ----- the project's experiment workflow -----

@@ -9,8 +9,8 @@ from spacy.training import Example
 from thinc.api import PyTorchWrapper, registry
 
 from conftest import ROOT, python
-from spacy_crf_lr.crf import CRF_PARAM_NAMES
-from spacy_crf_lr.optimizer import Adam
+from spacy_crf_lr.crf.layer import CRF_PARAM_NAMES
+from spacy_crf_lr.training.optimizer import Adam
 from test_crf_tagger import TINY_CNN, alternating
 
 

@@ -43,6 +43,7 @@ def project(tmp_path_factory):
     root = tmp_path_factory.mktemp("project")
     shutil.copy(ROOT / "project.yml", root / "project.yml")
     shutil.copytree(ROOT / "configs", root / "configs")
+    shutil.copytree(ROOT / "scripts", root / "scripts")
     return root, data_slice(root / "data")
 
 
@@ -93,6 +94,7 @@ def test_tiny_bert_workflow(project, tmp_path):
 def test_missing_data_names_the_variable(tmp_path):
     shutil.copy(ROOT / "project.yml", tmp_path / "project.yml")
     shutil.copytree(ROOT / "configs", tmp_path / "configs")
+    shutil.copytree(ROOT / "scripts", tmp_path / "scripts")
     proc = subprocess.run(
         [sys.executable, "-m", "spacy", "project", "run", "all", str(tmp_path), "--vars.train", "nowhere.utf8"],
         cwd=tmp_path, capture_output=True, text=True,

@@ -8,8 +8,9 @@ from spacy.tokens import Doc
 from spacy.training import Example
 
 from conftest import python
-from spacy_crf_lr.segmenter import MERGES_PER_BLOCK, char_tags, make_segmentation_score, merge_words, word_starts
-from spacy_crf_lr.sighan import make_example
+from spacy_crf_lr.cws.scorer import make_segmentation_score
+from spacy_crf_lr.cws.words import MERGES_PER_BLOCK, char_tags, merge_words, word_starts
+from spacy_crf_lr.cws.corpus import make_example
 
 WORDS = ["中国", "人民", "银行", "的", "发展", "很", "快", "。", "我们", "今天", "学习", "历史"]
 TINY_CHAR_CNN = {
@@ -175,7 +176,7 @@ def test_segment_command_keeps_one_line_per_input_line(trained, tmp_path):
 
 
 def test_worker_processes_segment_like_one(trained, tmp_path):
-    from spacy_crf_lr.parallel import segment_lines
+    from spacy_crf_lr.cws.parallel import segment_lines
 
     trained.to_disk(tmp_path / "model")
     lines = ["".join(words) for words in sentences(50, seed=4)] + ["", "  中国 人民"]

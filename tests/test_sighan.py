@@ -8,8 +8,8 @@ import spacy
 
 from conftest import require_pku
 
-from spacy_crf_lr.sighan import (
-    create_sighan_corpus,
+from spacy_crf_lr.cws.corpus import create_sighan_corpus
+from spacy_crf_lr.cws.sighan import (
     read_segmented,
     read_word_list,
     split_sentence,

@@ -7,7 +7,7 @@ from thinc.api import Optimizer, registry
 from thinc.optimizers import ADAM_DEFAULTS, FloatOrSeq
 from thinc.types import FloatsXd
 
-from .crf import CRF_PARAM_NAMES
+from ..crf.layer import CRF_PARAM_NAMES
 
 
 def _check_rate(value, name: str, *, allow_zero: bool) -> float:

@@ -6,7 +6,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 
 import numpy
 
-from .schemes import SCHEMES, constraint_masks
+from ..crf.schemes import SCHEMES, constraint_masks
 
 # SCHEMES is tried in order: labels B, I, O fit both BIO and BILUO, and are read as BIO.
 

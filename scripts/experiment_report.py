@@ -5,11 +5,12 @@ directory's CRF diagnostics (`crf_diagnostics.jsonl`, written by
 
 import json
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
-from .logger import DEFAULT_FILE
+from spacy_crf_lr.training.logger import DEFAULT_FILE
 
 PathLike = Union[str, Path]
 
@@ -19,6 +20,8 @@ class Arm:
     """What the report shows of one training run."""
 
     name: str
+    scheme: Optional[str]  # the component's tag scheme in this run (None: unconstrained)
+    encoder: str  # the tok2vec architecture of the run's saved config
     body_lr: Optional[float]
     crf_lr: Optional[float]
     decoder: Optional[str]
@@ -68,6 +71,8 @@ def summarize_arm(name: str, training_dir: PathLike, test_json: PathLike) -> Arm
     last = records[-1]
     return Arm(
         name=name,
+        scheme=last.get("scheme"),
+        encoder=read_encoder(Path(training_dir), last["component"]),
         body_lr=_peak(records, "learn_rate"),
         crf_lr=_peak(records, "crf_lr"),
         decoder=last.get("decoder"),
@@ -83,6 +88,27 @@ def summarize_arm(name: str, training_dir: PathLike, test_json: PathLike) -> Arm
     )
 
 
+def read_encoder(training_dir: Path, component: str) -> str:
+    """The tok2vec architecture (and transformer name) the run's saved config gives the component."""
+    from spacy.util import load_config
+
+    for model_dir in ("model-last", "model-best"):
+        path = training_dir / model_dir / "config.cfg"
+        if path.is_file():
+            config = load_config(path)
+            tok2vec = config["components"][component]["model"]["tok2vec"]
+            if "upstream" in tok2vec:  # a listener: the encoder is the upstream component's model
+                upstream = config["components"][tok2vec["upstream"]]["model"]
+                name = upstream.get("name")
+                return upstream["@architectures"] + (f" ({name})" if name else "")
+            return tok2vec["@architectures"]
+    return "unknown (no saved config)"
+
+
+def _scheme(value: Optional[str]) -> str:
+    return "unconstrained" if value is None else f"{value}-constrained"
+
+
 def _rate(value: Optional[float]) -> str:
     return "—" if value is None else f"{value:g}"
 
@@ -94,6 +120,8 @@ def _percent(value: Optional[float]) -> str:
 def _sanity(arm: Arm) -> str:
     if arm.decoder == "softmax":
         return "— (not trained)"
+    if arm.scheme is not None:
+        return "n/a (masked by the scheme)"
     return "—" if arm.sanity is None else f"{arm.sanity:.3f}"
 
 
@@ -105,19 +133,23 @@ def _ratio(arm: Arm) -> str:
 
 def render_markdown(arms: Sequence[Arm], plot_link: Optional[str], command: Optional[str]) -> str:
     """The report as markdown."""
+    encoders = sorted({arm.encoder for arm in arms})
+    schemes = sorted({_scheme(arm.scheme) for arm in arms})
     lines = [
         "# CRF learning rate experiment",
         "",
-        "Chinese word segmentation (`crf_segmenter`, CNN encoder), trained **unconstrained** "
-        "(`scheme = null`, so nothing but the data shapes the transition matrix). F1 in %.",
+        f"Chinese word segmentation (`crf_segmenter`), encoder {', '.join(f'`{e}`' for e in encoders)}, "
+        f"trained {' / '.join(schemes)}"
+        + (" (`scheme = null`: nothing but the data shapes the transition matrix)" if schemes == ["unconstrained"] else "")
+        + ". F1 in %.",
         "",
-        "| arm | body lr | CRF lr | dev F1 after epoch 1 | best test F1 | final sanity | emission/transition ratio |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| arm | scheme | body lr | CRF lr | dev F1 after epoch 1 | best test F1 | final sanity | emission/transition ratio |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for arm in arms:
         crf_lr = "—" if arm.decoder == "softmax" else _rate(arm.crf_lr)
         lines.append(
-            f"| {arm.name} | {_rate(arm.body_lr)} | {crf_lr} | {_percent(arm.first_epoch_dev_f)} "
+            f"| {arm.name} | {_scheme(arm.scheme)} | {_rate(arm.body_lr)} | {crf_lr} | {_percent(arm.first_epoch_dev_f)} "
             f"| {_percent(arm.best_test_f)} | {_sanity(arm)} | {_ratio(arm)} |"
         )
     lines += [
@@ -127,7 +159,8 @@ def render_markdown(arms: Sequence[Arm], plot_link: Optional[str], command: Opti
         "- **best test F1**: `model-best` (best dev score) segmenting the test input, bakeoff F against the gold.",
         "- **final sanity**: at the last evaluation, the share of the 8 impossible BMES moves (S→M, S→E, B→S, B→B, "
         "M→S, M→B, E→M, E→E) that score below every possible move out of the same tag, in the learned matrix. "
-        "1 = the CRF learned the scheme by itself.",
+        "1 = the CRF learned the scheme by itself; n/a for a constrained arm, whose impossible moves are masked "
+        "and never trained.",
         "- **emission/transition ratio**: at the last evaluation, the mean gap between the best and second-best "
         "emission score per dev character divided by the mean |transition|. Large = the transitions are too small "
         "to change a decision; ∞ = all transitions are zero (the softmax arm never trains them).",
@@ -189,3 +222,31 @@ def write_report(
     output.write_text(render_markdown(summaries, link, command), encoding="utf-8")
     return summaries
 
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """`python scripts/experiment_report.py --arm NAME TRAINING_DIR TEST_JSON ... --output REPORT.md`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="markdown report and transition plot of the project's `experiment` workflow")
+    parser.add_argument(
+        "--arm", nargs=3, action="append", required=True, metavar=("NAME", "TRAINING_DIR", "TEST_JSON"),
+        help="an arm: its name, its `spacy train --output` directory (with crf_diagnostics.jsonl) and its `score --json` file",
+    )
+    parser.add_argument("--output", type=Path, required=True, help="the markdown report to write")
+    parser.add_argument("--plot", type=Path, metavar="FILE.png", help="mean |transition| against step, every arm (needs matplotlib)")
+    parser.add_argument("--command", dest="regenerate", help="the command that regenerates the report, quoted in it")
+    args = parser.parse_args(argv)
+    try:
+        arms = write_report(args.arm, args.output, args.plot, args.regenerate)
+    except ImportError:
+        print("error: --plot needs matplotlib: pip install 'spacy-crf-lr[plot]'", file=sys.stderr)
+        return 2
+    except (ValueError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.output} ({len(arms)} arms)" + (f" and {args.plot}" if args.plot else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -15,7 +15,7 @@ from spacy.util import minibatch, registry, resolve_dot_names
 from wasabi import Printer
 
 from .diagnostics import emission_margin, infer_scheme, mean_abs_transition, scale_ratio, transition_sanity
-from .pipe import CRFPipe
+from ..pipeline.base import CRFPipe
 
 DEFAULT_FILE = "crf_diagnostics.jsonl"  # in the training output directory (`spacy train --output`)
 

@@ -7,8 +7,8 @@ from spacy.util import registry
 from thinc.api import Linear, Model, chain, with_array, zero_init
 from thinc.types import Floats2d
 
-from .chain_ops import ChainScores
-from .crf import CRF
+from ..crf.chain_ops import ChainScores
+from ..crf.layer import CRF
 
 
 @registry.architectures("spacy_crf_lr.CRFTagger.v1")

@@ -10,7 +10,7 @@ from spacy.training import Example
 from spacy.util import registry
 from thinc.api import Config, Model
 
-from .pipe import PROBS_KEY, CRFPipe, Predictions
+from .base import PROBS_KEY, CRFPipe, Predictions
 
 DEFAULT_MODEL_CONFIG = """
 [model]

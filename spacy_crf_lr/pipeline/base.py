@@ -16,9 +16,9 @@ from spacy.tokens import Doc, Token
 from spacy.training import Example, validate_examples, validate_get_examples
 from thinc.api import Model, NumpyOps, Ops, set_dropout_rate
 
-from .chain_ops import ChainScores, forward_backward, negative_log_likelihood, valid_mask, viterbi
-from .crf import CRF_PARAM_NAMES, set_crf_labels
-from .schemes import check_scheme, find_violation
+from ..crf.chain_ops import ChainScores, forward_backward, negative_log_likelihood, valid_mask, viterbi
+from ..crf.layer import CRF_PARAM_NAMES, set_crf_labels
+from ..crf.schemes import check_scheme, find_violation
 
 DECODERS = ("crf", "softmax")
 # Where the chain algorithms (forward-backward, Viterbi) run: on the CPU, or on the model's device.

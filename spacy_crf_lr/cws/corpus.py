@@ -1,0 +1,79 @@
+"""`spacy_crf_lr.SighanCorpus.v1`: a spaCy corpus reader of SIGHAN bakeoff files, with a dev holdout."""
+
+from pathlib import Path
+from typing import Callable, Iterator, List, Optional, Sequence, Union
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc
+from spacy.training import Example
+
+from .sighan import PARTS, PathLike, read_segmented, select_lines, split_sentence
+
+
+def make_example(nlp: Language, words: Sequence[str]) -> Example:
+    """Build an Example: predicted is nlp.make_doc of the joined text, reference has the gold words."""
+    reference = Doc(nlp.vocab, words=list(words), spaces=[False] * len(words))
+    return Example(nlp.make_doc("".join(words)), reference)
+
+
+class SighanCorpus:
+    """Iterate over Examples from a SIGHAN segmented file, like spacy.Corpus.v1."""
+
+    def __init__(self, path: Path, max_length: int = 0, holdout: float = 0.0, part: str = "train", limit: int = 0):
+        """Store the validated settings; the file is read on each call."""
+        self.path = path
+        self.max_length = max_length
+        self.holdout = holdout
+        self.part = part
+        self.limit = limit
+
+    def sentences(self) -> Iterator[List[str]]:
+        """Yield the non-empty word lists of the selected part, split to max_length."""
+        lines = read_segmented(self.path)
+        for index in select_lines(len(lines), self.holdout, self.part):
+            yield from split_sentence(lines[index], self.max_length)
+
+    def __call__(self, nlp: Language) -> Iterator[Example]:
+        """Yield Examples for nlp, at most `limit` of them (0: all)."""
+        for count, words in enumerate(self.sentences(), start=1):
+            yield make_example(nlp, words)
+            if count == self.limit:
+                return
+
+
+def _check_path(path: Optional[PathLike]) -> Path:
+    """Return path as a Path, or raise a ValueError saying which variable to set."""
+    hint = "set [paths] train / dev in the config (or --paths.train / --paths.dev, or the project.yml vars)"
+    if path is None or str(path) == "":
+        raise ValueError(f"SighanCorpus: no path given; {hint} to a SIGHAN segmented file")
+    if not Path(path).is_file():
+        raise ValueError(f"SighanCorpus: file not found: {path}; {hint} to an existing SIGHAN segmented file")
+    return Path(path)
+
+
+def _check_arguments(max_length: int, holdout: float, part: str, limit: int) -> None:
+    """Raise a ValueError naming the first invalid corpus argument."""
+    if part not in PARTS:
+        raise ValueError(f"SighanCorpus: unknown part {part!r}; allowed: {', '.join(PARTS)}")
+    if not 0.0 <= holdout < 1.0:
+        raise ValueError(f"SighanCorpus: holdout must be in [0, 1), got {holdout}")
+    if part == "dev" and holdout == 0.0:
+        raise ValueError("SighanCorpus: part 'dev' needs holdout > 0 (the fraction of last lines held out), got 0")
+    if max_length < 0:
+        raise ValueError(f"SighanCorpus: max_length must be >= 0 (0: no splitting), got {max_length}")
+    if limit < 0:
+        raise ValueError(f"SighanCorpus: limit must be >= 0 (0: no limit), got {limit}")
+
+
+@spacy.registry.readers("spacy_crf_lr.SighanCorpus.v1")
+def create_sighan_corpus(
+    path: Optional[Union[str, Path]],
+    max_length: int = 0,
+    holdout: float = 0.0,
+    part: str = "train",
+    limit: int = 0,
+) -> Callable[[Language], Iterator[Example]]:
+    """Create a reader of Examples from a SIGHAN segmented file, holding out its last lines as "dev"."""
+    _check_arguments(max_length, holdout, part, limit)
+    return SighanCorpus(_check_path(path), max_length=max_length, holdout=holdout, part=part, limit=limit)

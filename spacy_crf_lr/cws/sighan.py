@@ -1,0 +1,92 @@
+"""Read and write SIGHAN bakeoff segmentation files, and split them into training chunks (no spaCy)."""
+
+import re
+from pathlib import Path
+from typing import Iterable, List, Optional, Sequence, Set, Union
+
+
+# Word separators: ASCII whitespace and U+3000 (the official `score` script treats both as spaces).
+SEPARATORS = " \t\f\v\u3000"
+_SEPARATOR_RUN = re.compile(f"[{re.escape(SEPARATORS)}]+")
+# A chunk may end right after a word ending in one of these marks.
+PUNCTUATION = frozenset("。，！？；：、,.!?;:．…｡､﹐﹑﹒﹔﹕﹖﹗")
+PARTS = ("train", "dev", "all")
+PathLike = Union[str, Path]
+
+
+def read_lines(path: PathLike) -> List[str]:
+    """Read a UTF-8 file into lines without their LF/CRLF endings; a ValueError names file and line on bad UTF-8."""
+    data = Path(path).read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise ValueError(f"{path}: line {line}: invalid UTF-8 ({err.reason} at byte {err.start})") from None
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line.rstrip("\r") for line in lines]
+
+
+def split_words(line: str) -> List[str]:
+    """Split one segmented line into words on runs of spaces, tabs and U+3000."""
+    return [word for word in _SEPARATOR_RUN.split(line) if word]
+
+
+def read_segmented(path: PathLike) -> List[List[str]]:
+    """Read a segmented file into one word list per line; empty lines give empty lists."""
+    return [split_words(line) for line in read_lines(path)]
+
+
+def read_word_list(path: PathLike) -> Set[str]:
+    """Read a training word list (one word per line, surrounding whitespace ignored)."""
+    return {word for word in (line.strip(SEPARATORS) for line in read_lines(path)) if word}
+
+
+def write_segmented(path: PathLike, sentences: Iterable[Sequence[str]]) -> None:
+    """Write one line per sentence, words joined by two spaces, with LF line endings."""
+    with Path(path).open("w", encoding="utf-8", newline="\n") as file:
+        for words in sentences:
+            file.write("  ".join(words) + "\n")
+
+
+def _cut_point(words: Sequence[str], start: int, max_length: int) -> int:
+    """Return the end index of the chunk starting at `start`: after the last punctuation that fits, else the last fitting word."""
+    length = 0
+    end = start
+    while end < len(words) and length + len(words[end]) <= max_length:
+        length += len(words[end])
+        end += 1
+    if end == len(words):
+        return end
+    if end == start:
+        return start + 1
+    for cut in range(end, start, -1):
+        if words[cut - 1][-1:] in PUNCTUATION:
+            return cut
+    return end
+
+
+def split_sentence(words: Sequence[str], max_length: Optional[int]) -> List[List[str]]:
+    """Split a word list into chunks of at most max_length characters, cutting between words (0/None: no split)."""
+    if not max_length:
+        return [list(words)] if words else []
+    if max_length < 0:
+        raise ValueError(f"max_length must be 0 (no splitting) or a positive number of characters, got {max_length}")
+    chunks = []
+    start = 0
+    while start < len(words):
+        end = _cut_point(words, start, max_length)
+        chunks.append(list(words[start:end]))
+        start = end
+    return chunks
+
+
+def select_lines(n_lines: int, holdout: float, part: str) -> range:
+    """Return the line indices of `part`: "dev" is the last round(n_lines * holdout) lines, "train" the rest."""
+    n_dev = round(n_lines * holdout)
+    if part == "train":
+        return range(0, n_lines - n_dev)
+    if part == "dev":
+        return range(n_lines - n_dev, n_lines)
+    return range(0, n_lines)

@@ -1,0 +1,130 @@
+"""The `crf_segmenter` component: Chinese word segmentation as BMES tagging of characters."""
+
+from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Tuple
+
+import numpy
+from spacy.language import Language
+from spacy.tokens import Doc
+from spacy.training import Example
+from spacy.util import minibatch
+from thinc.api import Config, Model
+
+from ..cws.words import BMES, char_tags, is_plain, merge_words, word_starts, words_doc
+from .base import PROBS_KEY, CRFPipe, Predictions
+
+DEFAULT_MODEL_CONFIG = """
+[model]
+@architectures = "spacy_crf_lr.CRFTagger.v1"
+
+[model.tok2vec]
+@architectures = "spacy.HashEmbedCNN.v2"
+pretrained_vectors = null
+width = 128
+depth = 4
+embed_size = 5000
+window_size = 1
+maxout_pieces = 3
+subword_features = false
+"""
+DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
+
+
+@Language.factory(
+    "crf_segmenter",
+    assigns=["token.text", "token._.crf_prob"],
+    default_config={
+        "model": DEFAULT_MODEL,
+        "scheme": "BMES",
+        "decoder": "crf",
+        "crf_device": "cpu",
+        "probabilities": True,
+        "scorer": {"@scorers": "spacy_crf_lr.segmentation_scorer.v1", "words": None},
+    },
+    default_score_weights={"token_f": 1.0, "token_p": 0.0, "token_r": 0.0},
+)
+def make_crf_segmenter(
+    nlp: Language,
+    name: str,
+    model: Model,
+    scheme: Optional[str],
+    decoder: str,
+    crf_device: str,
+    probabilities: bool,
+    scorer: Optional[Callable],
+) -> "CRFSegmenter":
+    """Word segmenter for character-tokenized docs (spacy.blank("zh"), segmenter "char").
+    scheme: BMES (constrained) or null (unconstrained); decoder: crf or softmax;
+    crf_device: cpu (decoding and loss on the CPU) or model (on the model's device);
+    probabilities: compute token._.crf_prob (the CRF's forward–backward at prediction)."""
+    return CRFSegmenter(
+        nlp.vocab, model, name, scheme=scheme, decoder=decoder, crf_device=crf_device, probabilities=probabilities,
+        scorer=scorer,
+    )
+
+
+class CRFSegmenter(CRFPipe):
+    """Tags characters B/M/E/S and merges them into words. Each word's
+    `token._.crf_prob` is the lowest probability of its characters' tags."""
+
+    def __init__(
+        self, vocab, model, name="crf_segmenter", *, scheme="BMES", decoder="crf", crf_device="cpu", probabilities=True,
+        scorer=None,
+    ):
+        super().__init__(
+            vocab, model, name, scheme=scheme, decoder=decoder, crf_device=crf_device, probabilities=probabilities,
+            scorer=scorer,
+        )
+
+    def gold_tags(self, example: Example) -> List[Optional[str]]:
+        return char_tags(example)
+
+    def initialize(self, get_examples, *, nlp=None, labels=None) -> None:
+        """Initialize with the BMES labels (other labels are refused)."""
+        if labels is not None and tuple(labels) != BMES:
+            raise ValueError(f"crf_segmenter labels are always {list(BMES)}, got {list(labels)}.")
+        super().initialize(get_examples, nlp=nlp, labels=BMES)
+
+    def word_starts_and_probs(
+        self, docs: Sequence[Doc], predictions: Predictions
+    ) -> Iterator[Tuple[List[int], Optional[list]]]:
+        """Per doc: the index of each word's first character token, and each word's probability
+        (None when the probabilities were not computed)."""
+        labels = numpy.array(self.labels)
+        for doc, tag_ids, probs in zip(docs, *predictions):
+            starts = word_starts(doc, labels[tag_ids])
+            if probs is not None:
+                probs = numpy.minimum.reduceat(probs, starts).tolist() if starts else []
+            yield starts, probs
+
+    def set_annotations(self, docs: Iterable[Doc], predictions: Predictions) -> None:
+        """Merge each doc's characters into words in place (spaCy's retokenizer)."""
+        docs = list(docs)
+        for doc, (starts, probs) in zip(docs, self.word_starts_and_probs(docs, predictions)):
+            doc.user_data[PROBS_KEY] = probs
+            merge_words(doc, starts)
+
+    def segment(self, docs: Sequence[Doc], predictions: Predictions) -> List[Doc]:
+        """The docs segmented into words: a new Doc of the words for a plain doc (much faster than
+        the retokenizer, above all on GPU), the doc merged in place if it carries token annotations."""
+        segmented = []
+        for doc, (starts, probs) in zip(docs, self.word_starts_and_probs(docs, predictions)):
+            if len(doc) and is_plain(doc):
+                doc = words_doc(doc, starts)
+            else:
+                merge_words(doc, starts)
+            doc.user_data[PROBS_KEY] = probs
+            segmented.append(doc)
+        return segmented
+
+    def __call__(self, doc: Doc) -> Doc:
+        """Segment one doc; the result may be a new Doc object (see `segment`)."""
+        return next(self.pipe([doc], batch_size=1), None)
+
+    def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
+        """Segment a stream of docs in batches; the results may be new Doc objects (see `segment`)."""
+        error_handler = self.get_error_handler()
+        for docs in minibatch(stream, size=batch_size):
+            try:
+                yield from self.segment(docs, self.predict(docs))
+            except Exception as error:
+                error_handler(self.name, self, docs, error)
