@@ -98,7 +98,10 @@ def check_thinc_kernels():
     try:
         _custom_kernels.reduce_sum(cupy.ones((4, 2), "f"), cupy.asarray([2, 2], "i"))
     except Exception as error:  # cupy.cuda.compiler.CompileException and kin
-        print(f"thinc kernels failed to compile ({type(error).__name__}: {str(error)[:300]}); rebuilding as C++17", flush=True)
+        print(
+            f"thinc kernels failed to compile ({type(error).__name__}: {str(error)[:300]}); rebuilding as C++17",
+            flush=True,
+        )
         _custom_kernels.KERNELS = cupy.RawModule(
             code=_custom_kernels.KERNELS_SRC, options=("--std=c++17",), name_expressions=_custom_kernels.KERNELS_LIST
         )
@@ -121,7 +124,9 @@ def raw_bert(bert_dir: Path, device: str):
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(str(bert_dir)), AutoModel.from_pretrained(str(bert_dir)).to(torch.device(device))
+    return AutoTokenizer.from_pretrained(str(bert_dir)), AutoModel.from_pretrained(str(bert_dir)).to(
+        torch.device(device)
+    )
 
 
 def batches(items, size):
@@ -154,9 +159,13 @@ def main(argv=None):
     device = f"cuda:{args.gpu_id}" if gpu else "cpu"
     clock = Clock(gpu)
     facts = {
-        "python": platform.python_version(), "spacy": spacy.__version__, "torch": torch.__version__,
+        "python": platform.python_version(),
+        "spacy": spacy.__version__,
+        "torch": torch.__version__,
         "device": torch.cuda.get_device_name(args.gpu_id) if gpu else platform.processor() or "cpu",
-        "bert": args.size, "bert_config": SIZES[args.size], "date": time.strftime("%Y-%m-%d"),
+        "bert": args.size,
+        "bert_config": SIZES[args.size],
+        "date": time.strftime("%Y-%m-%d"),
     }
     print(json.dumps(facts), flush=True)
 
@@ -170,12 +179,17 @@ def main(argv=None):
         for decoder in ("crf", "softmax"):
             nlp, optimizers[decoder] = make_nlp(decoder, bert_dir)
             examples = [Example.from_dict(nlp.make_doc(text), {"words": words}) for text, words in train_lines]
-            nlp.initialize(lambda: examples[:64], sgd=optimizers[decoder])
+            nlp.initialize(lambda examples=examples: examples[:64], sgd=optimizers[decoder])
             nlps[decoder], train_batches[decoder] = nlp, batches(examples, args.train_batch)
         tokenizer, model = raw_bert(bert_dir, device)
         raw_opt = torch.optim.AdamW(model.parameters(), lr=2e-5)
-        raw_train = [tokenizer([t for t, _ in b], padding=True, return_tensors="pt").to(device) for b in batches(train_lines, args.train_batch)]
-        raw_pipe = [tokenizer(b, padding=True, return_tensors="pt").to(device) for b in batches(pipe_lines, args.pipe_batch)]
+        raw_train = [
+            tokenizer([t for t, _ in b], padding=True, return_tensors="pt").to(device)
+            for b in batches(train_lines, args.train_batch)
+        ]
+        raw_pipe = [
+            tokenizer(b, padding=True, return_tensors="pt").to(device) for b in batches(pipe_lines, args.pipe_batch)
+        ]
 
         def train_spacy(decoder, crf_device="cpu"):
             nlp, sgd = nlps[decoder], optimizers[decoder]
@@ -201,7 +215,7 @@ def main(argv=None):
             def run():
                 nlp.get_pipe("crf_segmenter").cfg["crf_device"] = crf_device
                 with nlp.select_pipes(disable=disable):
-                    for doc in nlp.pipe(pipe_lines, batch_size=args.pipe_batch):
+                    for _doc in nlp.pipe(pipe_lines, batch_size=args.pipe_batch):
                         pass
 
             return run
@@ -231,13 +245,17 @@ def main(argv=None):
             return lambda: {"": clock(fn)}
 
         arms = {
-            "train_crf": timed(train_spacy("crf")), "train_crf_on_model_device": timed(train_spacy("crf", "model")),
-            "train_softmax": timed(train_spacy("softmax")), "train_raw_bert": timed(train_raw),
-            "pipe_crf": timed(pipe_spacy("crf")), "pipe_crf_on_model_device": timed(pipe_spacy("crf", "model")),
+            "train_crf": timed(train_spacy("crf")),
+            "train_crf_on_model_device": timed(train_spacy("crf", "model")),
+            "train_softmax": timed(train_spacy("softmax")),
+            "train_raw_bert": timed(train_raw),
+            "pipe_crf": timed(pipe_spacy("crf")),
+            "pipe_crf_on_model_device": timed(pipe_spacy("crf", "model")),
             "pipe_softmax": timed(pipe_spacy("softmax")),
             "pipe_transformer_only": timed(pipe_spacy("crf", only_transformer=True)),
             "forward_raw_bert": timed(forward_raw),
-            "head_crf": head_spacy("crf"), "head_crf_on_model_device": head_spacy("crf", "model"),
+            "head_crf": head_spacy("crf"),
+            "head_crf_on_model_device": head_spacy("crf", "model"),
             "head_softmax": head_spacy("softmax"),
         }
         arms = {name: fn for name, fn in arms.items() if re.search(args.arms, name)}
@@ -258,17 +276,25 @@ def main(argv=None):
             "ratios": {
                 f"{a} / {b}": med[a] / med[b]
                 for a, b in [
-                    ("train_crf", "train_softmax"), ("train_crf_on_model_device", "train_crf"),
-                    ("train_crf", "train_raw_bert"), ("train_softmax", "train_raw_bert"),
-                    ("pipe_crf", "pipe_softmax"), ("pipe_crf_on_model_device", "pipe_crf"),
-                    ("pipe_crf", "forward_raw_bert"), ("pipe_softmax", "forward_raw_bert"),
+                    ("train_crf", "train_softmax"),
+                    ("train_crf_on_model_device", "train_crf"),
+                    ("train_crf", "train_raw_bert"),
+                    ("train_softmax", "train_raw_bert"),
+                    ("pipe_crf", "pipe_softmax"),
+                    ("pipe_crf_on_model_device", "pipe_crf"),
+                    ("pipe_crf", "forward_raw_bert"),
+                    ("pipe_softmax", "forward_raw_bert"),
                     ("pipe_transformer_only", "forward_raw_bert"),
-                    ("head_crf_predict", "head_softmax_predict"), ("head_crf_on_model_device_predict", "head_crf_predict"),
+                    ("head_crf_predict", "head_softmax_predict"),
+                    ("head_crf_on_model_device_predict", "head_crf_predict"),
                 ]
                 if a in med and b in med
             },
-            "pipe_chars": n_chars, "pipe_docs": len(pipe_lines), "train_steps": n_steps,
-            "train_batch_docs": args.train_batch, "train_batch_chars": sum(len(t) for t, _ in train_lines) / n_steps,
+            "pipe_chars": n_chars,
+            "pipe_docs": len(pipe_lines),
+            "train_steps": n_steps,
+            "train_batch_docs": args.train_batch,
+            "train_batch_chars": sum(len(t) for t, _ in train_lines) / n_steps,
             "times_s": times,
         }
         if gpu:

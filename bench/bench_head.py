@@ -100,13 +100,19 @@ def main():
             times[decoder, "pipe"].append(time_pipe(piped, test, decoder, probabilities=True))
             times[decoder, "pipe_no_probs"].append(time_pipe(piped, test, decoder, probabilities=False))
     median = {key: statistics.median(value) for key, value in times.items()}
-    print(f"# {datetime.date.today()} {platform.machine()}, python {platform.python_version()}, spacy {spacy.__version__}")
-    print(f"# config {args.config.name}; train {n_train} chars ({len(train)} lines), pipe {n_test} chars; "
-          f"median of {args.repeats} interleaved repeats")
+    print(
+        f"# {datetime.date.today()} {platform.machine()}, python {platform.python_version()}, spacy {spacy.__version__}"
+    )
+    print(
+        f"# config {args.config.name}; train {n_train} chars ({len(train)} lines), pipe {n_test} chars; "
+        f"median of {args.repeats} interleaved repeats"
+    )
     print(f"{'decoder':8} {'pipe chars/s':>13} {'(no probs)':>11} {'train chars/s':>14}")
     for decoder in models:
-        print(f"{decoder:8} {n_test / median[decoder, 'pipe']:13,.0f} {n_test / median[decoder, 'pipe_no_probs']:11,.0f} "
-              f"{n_train / median[decoder, 'train']:14,.0f}")
+        print(
+            f"{decoder:8} {n_test / median[decoder, 'pipe']:13,.0f} {n_test / median[decoder, 'pipe_no_probs']:11,.0f} "
+            f"{n_train / median[decoder, 'train']:14,.0f}"
+        )
     for kind in kinds:
         print(f"time ratio crf / softmax, {kind}: {median['crf', kind] / median['softmax', kind]:.3f}")
     config = "" if args.config == ROOT / "configs" / "cnn_crf.cfg" else f" --config {args.config}"

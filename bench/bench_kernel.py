@@ -169,8 +169,12 @@ def main():
             scores, tags, crf, t = make_inputs(n_seqs, n_steps, n_tags, args.seed + n)
             summary = check(scores, tags, crf, t)
             times = {key: [] for key in ("ours_nll", "theirs_nll", "ours_vit", "theirs_vit")}
-            for fn, a in ((ours_nll, (scores, tags)), (theirs_nll, (crf, t)), (ours_viterbi, (scores,)),
-                          (theirs_viterbi, (crf, t))):
+            for fn, a in (
+                (ours_nll, (scores, tags)),
+                (theirs_nll, (crf, t)),
+                (ours_viterbi, (scores,)),
+                (theirs_viterbi, (crf, t)),
+            ):
                 fn(*a)  # warm-up
             for _ in range(args.repeats):  # interleaved, so drifts in machine speed hit both alike
                 times["ours_nll"].append(timed(ours_nll, scores, tags))
@@ -181,15 +185,22 @@ def main():
             rows.append(((n_seqs, n_steps, n_tags), med, summary))
             print(f"checked and timed B={n_seqs} T={n_steps} K={n_tags}: {summary}", file=sys.stderr)
     command = "python bench/bench_kernel.py " + " ".join(
-        [f"--batches {' '.join(map(str, args.batches))}", f"--lengths {' '.join(map(str, args.lengths))}",
-         f"--tags {' '.join(map(str, args.tags))}", f"--repeats {args.repeats}", f"--seed {args.seed}"]
+        [
+            f"--batches {' '.join(map(str, args.batches))}",
+            f"--lengths {' '.join(map(str, args.lengths))}",
+            f"--tags {' '.join(map(str, args.tags))}",
+            f"--repeats {args.repeats}",
+            f"--seed {args.seed}",
+        ]
     )
     print(f"Date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}")
     print(facts)
     print(f"Median of {args.repeats} interleaved repeats; lengths uniform in [T/2, T], first sequence of length T.")
     print(f"Reproduce: `{command}`")
     print()
-    print("| B | T | K | NLL+grad ours (ms) | pytorch-crf (ms) | ratio | Viterbi ours (ms) | pytorch-crf (ms) | ratio | check |")
+    print(
+        "| B | T | K | NLL+grad ours (ms) | pytorch-crf (ms) | ratio | Viterbi ours (ms) | pytorch-crf (ms) | ratio | check |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for (n_seqs, n_steps, n_tags), med, summary in rows:
         print(

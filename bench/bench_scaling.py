@@ -42,7 +42,17 @@ def worker(model: str, case: str):
     n_tokens = sum(len(doc) for doc in nlp.pipe(texts, batch_size=256))
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"chars": sum(map(len, texts)), "docs": len(texts), "words": n_tokens, "seconds": seconds, "peak_rss_mb": peak}))
+    print(
+        json.dumps(
+            {
+                "chars": sum(map(len, texts)),
+                "docs": len(texts),
+                "words": n_tokens,
+                "seconds": seconds,
+                "peak_rss_mb": peak,
+            }
+        )
+    )
 
 
 def main():
@@ -55,9 +65,17 @@ def main():
     print(f"# {datetime.date.today()} {platform.machine()}, python {platform.python_version()}; model {args.model}")
     print("| input | docs | characters | seconds | µs/char | peak RSS (MB) |\n|---|---:|---:|---:|---:|---:|")
     for case in ("1x", "4x", "16x", "single_25k", "single_50k", "single_100k"):
-        out = subprocess.run([sys.executable, __file__, "--model", args.model, "--worker", case], check=True, capture_output=True, text=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--model", args.model, "--worker", case],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"| {case} | {r['docs']:,} | {r['chars']:,} | {r['seconds']:.1f} | {1e6 * r['seconds'] / r['chars']:.1f} | {r['peak_rss_mb']:,.0f} |", flush=True)
+        print(
+            f"| {case} | {r['docs']:,} | {r['chars']:,} | {r['seconds']:.1f} | {1e6 * r['seconds'] / r['chars']:.1f} | {r['peak_rss_mb']:,.0f} |",
+            flush=True,
+        )
     print(f"reproduce: python bench/bench_scaling.py --model {args.model}")
 
 

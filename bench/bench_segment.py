@@ -25,7 +25,6 @@ import tempfile
 import time
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parents[1]
 PKU = ROOT.parent / "shared" / "data" / "pku"
 
@@ -96,11 +95,19 @@ def worker(system: str, model: str, input_path: str, output_path: str, n_process
     from spacy_crf_lr.cws.sighan import write_segmented
 
     write_segmented(output_path, ([w for w in line if w.strip()] for line in words))
-    rss_kb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    print(json.dumps({
-        "load_seconds": loaded - start, "seconds": done - loaded, "chars": sum(len(line) for line in lines),
-        "peak_rss_mb": rss_kb / 1024,
-    }))
+    rss_kb = max(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    )
+    print(
+        json.dumps(
+            {
+                "load_seconds": loaded - start,
+                "seconds": done - loaded,
+                "chars": sum(len(line) for line in lines),
+                "peak_rss_mb": rss_kb / 1024,
+            }
+        )
+    )
 
 
 def measure(system, model, n_process, repeats, tmp):
@@ -109,15 +116,33 @@ def measure(system, model, n_process, repeats, tmp):
     runs = []
     out = Path(tmp) / f"{system}_{n_process}.txt"
     for _ in range(repeats):
-        cmd = [sys.executable, __file__, "--worker", system, "--model-path", model or "", "--out", str(out), "--n-process", str(n_process)]
-        runs.append(json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]))
+        cmd = [
+            sys.executable,
+            __file__,
+            "--worker",
+            system,
+            "--model-path",
+            model or "",
+            "--out",
+            str(out),
+            "--n-process",
+            str(n_process),
+        ]
+        runs.append(
+            json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+        )
     score = score_files(PKU / "pku_test_gold.utf8", out, PKU / "pku_training_words.utf8")
     seconds = statistics.median(r["seconds"] for r in runs)
     total = statistics.median(r["load_seconds"] + r["seconds"] for r in runs)
     return {
-        "P": score.precision, "R": score.recall, "F": score.f, "OOV_R": score.oov_recall,
-        "chars_per_s": runs[0]["chars"] / seconds, "chars_per_s_with_load": runs[0]["chars"] / total,
-        "load_s": statistics.median(r["load_seconds"] for r in runs), "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+        "P": score.precision,
+        "R": score.recall,
+        "F": score.f,
+        "OOV_R": score.oov_recall,
+        "chars_per_s": runs[0]["chars"] / seconds,
+        "chars_per_s_with_load": runs[0]["chars"] / total,
+        "load_s": statistics.median(r["load_seconds"] for r in runs),
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
     }
 
 
@@ -136,11 +161,15 @@ def main():
     from spacy_crf_lr.cws.sighan import read_lines
 
     models = args.model or [str(ROOT / "training" / "cnn_crf" / "model-best")]
-    systems = [("ours", model) for model in models] + [("jieba", None)] + ([("pkuseg", args.pkuseg)] if args.pkuseg else [])
+    systems = (
+        [("ours", model) for model in models] + [("jieba", None)] + ([("pkuseg", args.pkuseg)] if args.pkuseg else [])
+    )
     plugins = "installed" if importlib.util.find_spec("spacy_transformers") else "not installed"
-    print(f"# {datetime.date.today()} {platform.machine()} ({_cpu()}), python {platform.python_version()}, "
-          f"spacy-transformers {plugins}; PKU test input {sum(len(x) for x in read_lines(PKU / 'pku_test.utf8'))} "
-          f"chars; median of {args.repeats}")
+    print(
+        f"# {datetime.date.today()} {platform.machine()} ({_cpu()}), python {platform.python_version()}, "
+        f"spacy-transformers {plugins}; PKU test input {sum(len(x) for x in read_lines(PKU / 'pku_test.utf8'))} "
+        f"chars; median of {args.repeats}"
+    )
     print("| system | processes | P | R | F | OOV recall | chars/s | load (s) | chars/s with load | peak RSS (MB) |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
@@ -148,9 +177,12 @@ def main():
             for n_process in (1, 2):
                 r = measure(name, model, n_process, args.repeats, tmp)
                 label = f"ours ({Path(model).parent.name})" if name == "ours" else name
-                print(f"| {label} | {n_process} | {r['P']:.3f} | {r['R']:.3f} | {r['F']:.3f} | {r['OOV_R']:.3f} "
-                      f"| {r['chars_per_s']:,.0f} | {r['load_s']:.2f} | {r['chars_per_s_with_load']:,.0f} "
-                      f"| {r['peak_rss_mb']:,.0f} |", flush=True)
+                print(
+                    f"| {label} | {n_process} | {r['P']:.3f} | {r['R']:.3f} | {r['F']:.3f} | {r['OOV_R']:.3f} "
+                    f"| {r['chars_per_s']:,.0f} | {r['load_s']:.2f} | {r['chars_per_s_with_load']:,.0f} "
+                    f"| {r['peak_rss_mb']:,.0f} |",
+                    flush=True,
+                )
     model_args = " ".join(f"--model {model}" for model in models)
     print(f"reproduce: python bench/bench_segment.py {model_args} --pkuseg {args.pkuseg} --repeats {args.repeats}")
 

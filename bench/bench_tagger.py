@@ -45,7 +45,9 @@ def build(factory: str, examples):
     fix_random_seed(0)
     nlp = spacy.blank("en")
     nlp.add_pipe(factory, name="tagger", config={"model": {"tok2vec": CNN}})
-    optimizer = registry.resolve({"o": {"@optimizers": "spacy_crf_lr.Adam.v1", "learn_rate": 1e-3, "crf_lr": 1e-2}})["o"]
+    optimizer = registry.resolve({"o": {"@optimizers": "spacy_crf_lr.Adam.v1", "learn_rate": 1e-3, "crf_lr": 1e-2}})[
+        "o"
+    ]
     nlp.initialize(lambda: examples, sgd=optimizer)
     return nlp, optimizer
 
@@ -78,8 +80,10 @@ def main():
         for name, (nlp, optimizer) in models.items():
             times[name, "update"].append(time_update(nlp, optimizer, examples))
             times[name, "pipe"].append(time_pipe(nlp, texts))
-    print(f"# {platform.processor() or platform.machine()}, python {platform.python_version()}, "
-          f"spacy {spacy.__version__}; {args.docs} docs, {n_words} words, {args.repeats} repeats (median)")
+    print(
+        f"# {platform.processor() or platform.machine()}, python {platform.python_version()}, "
+        f"spacy {spacy.__version__}; {args.docs} docs, {n_words} words, {args.repeats} repeats (median)"
+    )
     print(f"{'':12} {'pipe words/s':>14} {'update words/s':>16}")
     for name in models:
         pipe, update = (statistics.median(times[name, kind]) for kind in ("pipe", "update"))

@@ -140,17 +140,22 @@ def render_markdown(arms: Sequence[Arm], plot_link: Optional[str], command: Opti
         "",
         f"Chinese word segmentation (`crf_segmenter`), encoder {', '.join(f'`{e}`' for e in encoders)}, "
         f"trained {' / '.join(schemes)}"
-        + (" (`scheme = null`: nothing but the data shapes the transition matrix)" if schemes == ["unconstrained"] else "")
+        + (
+            " (`scheme = null`: nothing but the data shapes the transition matrix)"
+            if schemes == ["unconstrained"]
+            else ""
+        )
         + ". F1 in %.",
         "",
-        "| arm | scheme | body lr | CRF lr | dev F1 after epoch 1 | best test F1 | final sanity | emission/transition ratio |",
+        "| arm | scheme | body lr | CRF lr | dev F1 after epoch 1 | best test F1 | final sanity "
+        "| emission/transition ratio |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for arm in arms:
         crf_lr = "—" if arm.decoder == "softmax" else _rate(arm.crf_lr)
         lines.append(
-            f"| {arm.name} | {_scheme(arm.scheme)} | {_rate(arm.body_lr)} | {crf_lr} | {_percent(arm.first_epoch_dev_f)} "
-            f"| {_percent(arm.best_test_f)} | {_sanity(arm)} | {_ratio(arm)} |"
+            f"| {arm.name} | {_scheme(arm.scheme)} | {_rate(arm.body_lr)} | {crf_lr} "
+            f"| {_percent(arm.first_epoch_dev_f)} | {_percent(arm.best_test_f)} | {_sanity(arm)} | {_ratio(arm)} |"
         )
     lines += [
         "",
@@ -227,13 +232,22 @@ def main(argv: Optional[List[str]] = None) -> int:
     """`python scripts/experiment_report.py --arm NAME TRAINING_DIR TEST_JSON ... --output REPORT.md`."""
     import argparse
 
-    parser = argparse.ArgumentParser(description="markdown report and transition plot of the project's `experiment` workflow")
+    parser = argparse.ArgumentParser(
+        description="markdown report and transition plot of the project's `experiment` workflow"
+    )
     parser.add_argument(
-        "--arm", nargs=3, action="append", required=True, metavar=("NAME", "TRAINING_DIR", "TEST_JSON"),
-        help="an arm: its name, its `spacy train --output` directory (with crf_diagnostics.jsonl) and its `score --json` file",
+        "--arm",
+        nargs=3,
+        action="append",
+        required=True,
+        metavar=("NAME", "TRAINING_DIR", "TEST_JSON"),
+        help="an arm: its name, its `spacy train --output` directory (with crf_diagnostics.jsonl) "
+        "and its `score --json` file",
     )
     parser.add_argument("--output", type=Path, required=True, help="the markdown report to write")
-    parser.add_argument("--plot", type=Path, metavar="FILE.png", help="mean |transition| against step, every arm (needs matplotlib)")
+    parser.add_argument(
+        "--plot", type=Path, metavar="FILE.png", help="mean |transition| against step, every arm (needs matplotlib)"
+    )
     parser.add_argument("--command", dest="regenerate", help="the command that regenerates the report, quoted in it")
     args = parser.parse_args(argv)
     try:

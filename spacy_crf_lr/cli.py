@@ -112,7 +112,9 @@ def add_inspect_parser(subparsers: "argparse._SubParsersAction") -> None:
     )
     parser.add_argument("model", help="a trained pipeline (directory or installed package name)")
     parser.add_argument("--component", help="the CRF component to inspect (default: all of them)")
-    parser.add_argument("--plot", type=Path, metavar="FILE.png", help="also write a heatmap of the transitions (needs matplotlib)")
+    parser.add_argument(
+        "--plot", type=Path, metavar="FILE.png", help="also write a heatmap of the transitions (needs matplotlib)"
+    )
     parser.set_defaults(func=run_inspect)
 
 
@@ -121,8 +123,8 @@ def run_inspect(args: argparse.Namespace) -> int:
     import numpy
     import spacy
 
-    from .training.diagnostics import describe
     from .pipeline.base import CRFPipe
+    from .training.diagnostics import describe
 
     nlp = spacy.load(args.model)
     crfs = [(name, proc) for name, proc in nlp.pipeline if isinstance(proc, CRFPipe)]
@@ -159,7 +161,9 @@ def _plot_heatmaps(panels, path: Path) -> None:
 
     from .crf.schemes import constraint_masks
 
-    fig, axes = plt.subplots(1, len(panels), figsize=(1.2 + 1.1 * max(len(p[1]) for p in panels) * len(panels), 4.5), squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(1.2 + 1.1 * max(len(p[1]) for p in panels) * len(panels), 4.5), squeeze=False
+    )
     for ax, (name, labels, transitions, sanity, scheme) in zip(axes[0], panels):
         limit = float(numpy.abs(transitions).max()) or 1.0
         image = ax.imshow(transitions, cmap="RdBu_r", vmin=-limit, vmax=limit)
@@ -171,7 +175,15 @@ def _plot_heatmaps(panels, path: Path) -> None:
         for i in range(len(labels)):
             for j in range(len(labels)):
                 dark = abs(transitions[i, j]) > 0.6 * limit
-                ax.text(j, i, f"{transitions[i, j]:.2f}", ha="center", va="center", fontsize=8, color="white" if dark else "black")
+                ax.text(
+                    j,
+                    i,
+                    f"{transitions[i, j]:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if dark else "black",
+                )
                 if forbidden[i, j]:
                     ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="black", linestyle="--"))
         title = name if sanity is None else f"{name}: sanity {sanity:.2f} ({scheme}; dashed = impossible)"

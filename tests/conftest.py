@@ -7,14 +7,21 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from random_bert import save_random_bert
 
 ROOT = Path(__file__).resolve().parents[1]
 PKU_DIR = ROOT.parent / "shared" / "data" / "pku"
 WORD_TAGS = {
-    "the": "DET", "a": "DET", "cat": "NOUN", "dog": "NOUN", "bird": "NOUN",
-    "runs": "VERB", "sees": "VERB", "big": "ADJ", "red": "ADJ", "quickly": "ADV",
+    "the": "DET",
+    "a": "DET",
+    "cat": "NOUN",
+    "dog": "NOUN",
+    "bird": "NOUN",
+    "runs": "VERB",
+    "sees": "VERB",
+    "big": "ADJ",
+    "red": "ADJ",
+    "quickly": "ADV",
 }
 
 
@@ -68,8 +75,13 @@ def tagged_corpus(tmp_path_factory):
 def build_tiny_bert(path: Path, tokens) -> Path:
     """A randomly initialised 2-layer BERT and a WordPiece tokenizer over `tokens`, saved to path."""
     return save_random_bert(
-        path, tokens, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=256,
+        path,
+        tokens,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=256,
     )
 
 

@@ -6,11 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, require_pku
 
 from spacy_crf_lr.cws.bakeoff import BakeoffScore, score_files, score_lines
-
 
 
 def write(path: Path, text: str, newline: str = "\r\n") -> Path:
@@ -111,7 +109,7 @@ def test_two_trailing_empty_lines_are_an_error(tmp_path):
 def test_invalid_utf8_names_file_and_line(tmp_path):
     gold = write(tmp_path / "gold.utf8", "我们\n是\n学生\n")
     pred = tmp_path / "pred.utf8"
-    pred.write_bytes("我们\r\n是\r\n".encode("utf-8") + b"\xe5\xad\r\n")
+    pred.write_bytes("我们\r\n是\r\n".encode() + b"\xe5\xad\r\n")
     with pytest.raises(ValueError, match=r"pred\.utf8: line 3: invalid UTF-8"):
         score_files(gold, pred)
 

@@ -183,7 +183,10 @@ def test_padding_past_the_longest_sequence_changes_nothing():
     scores = random_scores(5, lengths=[2, 4, 4, 1, 0, 3])
     padded = ChainScores(
         numpy.concatenate([scores.emissions, numpy.zeros((6, 3, N_TAGS), "f")], axis=1),
-        scores.lengths, scores.transitions, scores.start, scores.end,
+        scores.lengths,
+        scores.transitions,
+        scores.start,
+        scores.end,
     )
     tags = gold_tags(5, lengths=[2, 4, 4, 1, 0, 3])
     padded_tags = numpy.concatenate([tags, numpy.zeros((6, 3), "int32")], axis=1)
@@ -203,8 +206,11 @@ def test_padding_past_the_longest_sequence_changes_nothing():
 
 def test_a_batch_of_empty_sequences():
     scores = ChainScores(
-        numpy.zeros((3, 2, N_TAGS), "f"), numpy.zeros((3,), "int32"),
-        numpy.ones((N_TAGS, N_TAGS), "f"), numpy.ones((N_TAGS,), "f"), numpy.ones((N_TAGS,), "f"),
+        numpy.zeros((3, 2, N_TAGS), "f"),
+        numpy.zeros((3,), "int32"),
+        numpy.ones((N_TAGS, N_TAGS), "f"),
+        numpy.ones((N_TAGS,), "f"),
+        numpy.ones((N_TAGS,), "f"),
     )
     result = forward_backward(OPS, scores)
     assert not result.log_z.any() and not result.marginals.any() and not result.transition_counts.any()

@@ -2,8 +2,6 @@
 
 import json
 
-import pytest
-
 from conftest import ROOT, python
 
 PROBE = "the big dog sees a red cat"
@@ -14,9 +12,21 @@ def train_and_tag(tmp_path, tagged_corpus, config: str, *overrides: str):
     train, dev = tagged_corpus
     output = tmp_path / "out"
     python(
-        "-m", "spacy", "train", str(ROOT / "configs" / config), "--output", str(output),
-        "--paths.train", str(train), "--paths.dev", str(dev),
-        "--training.eval_frequency", "20", "--training.max_steps", "60", *overrides,
+        "-m",
+        "spacy",
+        "train",
+        str(ROOT / "configs" / config),
+        "--output",
+        str(output),
+        "--paths.train",
+        str(train),
+        "--paths.dev",
+        str(dev),
+        "--training.eval_frequency",
+        "20",
+        "--training.max_steps",
+        "60",
+        *overrides,
     )
     script = (
         "import json, spacy\n"
@@ -37,12 +47,21 @@ def test_spacy_train_cnn_then_load_in_a_fresh_process(tmp_path, tagged_corpus):
 
 def test_spacy_train_tiny_bert_by_path_then_load_in_a_fresh_process(tmp_path, tagged_corpus, tiny_bert):
     result = train_and_tag(
-        tmp_path, tagged_corpus, "tagger_bert.cfg",
-        "--vars.transformer", str(tiny_bert), "--system.gpu_allocator", "",
-        "--training.optimizer.learn_rate.initial_rate", "0.001",
-        "--training.optimizer.learn_rate.warmup_steps", "5",
-        "--training.optimizer.crf_lr", "0.05",
-        "--training.batcher.size", "300",  # the toy corpus is one oversize padded batch at 2000
+        tmp_path,
+        tagged_corpus,
+        "tagger_bert.cfg",
+        "--vars.transformer",
+        str(tiny_bert),
+        "--system.gpu_allocator",
+        "",
+        "--training.optimizer.learn_rate.initial_rate",
+        "0.001",
+        "--training.optimizer.learn_rate.warmup_steps",
+        "5",
+        "--training.optimizer.crf_lr",
+        "0.05",
+        "--training.batcher.size",
+        "300",  # the toy corpus is one oversize padded batch at 2000
     )
     assert result["pipeline"] == ["transformer", "crf_tagger"]
     assert len(result["tags"]) == len(EXPECTED)

@@ -5,11 +5,10 @@ import random
 import numpy
 import pytest
 import spacy
+from conftest import python
 from spacy.tokens import Doc
 from spacy.training import Example
 from thinc.api import registry
-
-from conftest import python
 
 TINY_CNN = {
     "@architectures": "spacy.HashEmbedCNN.v2",
@@ -42,11 +41,7 @@ def train(nlp, examples, steps: int, *, learn_rate=0.01, crf_lr=0.1):
 
 
 def token_accuracy(nlp, examples) -> float:
-    pairs = [
-        (pred.tag_, gold.tag_)
-        for eg in examples
-        for pred, gold in zip(nlp(eg.reference.text), eg.reference)
-    ]
+    pairs = [(pred.tag_, gold.tag_) for eg in examples for pred, gold in zip(nlp(eg.reference.text), eg.reference)]
     return sum(p == g for p, g in pairs) / len(pairs)
 
 
@@ -109,9 +104,7 @@ def test_unannotated_docs_are_skipped_in_training():
 def test_empty_and_whitespace_docs_pass_through():
     nlp = spacy.blank("en")
     nlp.add_pipe("crf_tagger", config={"model": {"tok2vec": TINY_CNN}, "scheme": "BIO"})
-    examples = [
-        Example(nlp.make_doc("a b c"), Doc(nlp.vocab, words=["a", "b", "c"], tags=["B-X", "I-X", "O"]))
-    ]
+    examples = [Example(nlp.make_doc("a b c"), Doc(nlp.vocab, words=["a", "b", "c"], tags=["B-X", "I-X", "O"]))]
     train(nlp, examples, 5)
     texts = ["", "   ", "\n\n", "a b c", " a  b\tc \n"]
     docs = list(nlp.pipe(texts, batch_size=2))
@@ -224,7 +217,12 @@ def test_crf_device_model_gives_the_same_loss_and_tags():
     for crf_device in ("cpu", "model"):
         tagger.cfg["crf_device"] = crf_device
         loss, d_scores = tagger.get_loss(examples, scores)
-        results[crf_device] = (loss, d_scores.emissions, d_scores.transitions, tagger.predict([eg.predicted for eg in examples])[0])
+        results[crf_device] = (
+            loss,
+            d_scores.emissions,
+            d_scores.transitions,
+            tagger.predict([eg.predicted for eg in examples])[0],
+        )
     (loss_cpu, d_em_cpu, d_tr_cpu, tags_cpu), (loss_model, d_em_model, d_tr_model, tags_model) = results.values()
     assert loss_cpu == pytest.approx(loss_model) and loss_cpu > 0
     numpy.testing.assert_allclose(d_em_cpu, d_em_model)

@@ -7,9 +7,10 @@ import re
 
 import numpy
 import pytest
-
 from conftest import ROOT, python
+
 from spacy_crf_lr.cli import main
+from spacy_crf_lr.crf.schemes import constraint_masks
 from spacy_crf_lr.training.diagnostics import (
     emission_margin,
     infer_scheme,
@@ -17,26 +18,58 @@ from spacy_crf_lr.training.diagnostics import (
     scale_ratio,
     transition_sanity,
 )
-from spacy_crf_lr.crf.schemes import constraint_masks
 
 BMES = ("B", "M", "E", "S")
 IMPOSSIBLE = {("S", "M"), ("S", "E"), ("B", "S"), ("B", "B"), ("M", "S"), ("M", "B"), ("E", "M"), ("E", "E")}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 TOY_WORDS = ["中国", "人民", "银行", "的", "发展", "很", "快", "。", "我们", "今天", "学习", "历史", "经济", "，"]
 DOCUMENTED_KEYS = {
-    "step", "epoch", "score", "seconds", "component", "decoder", "scheme", "labels", "transitions", "start", "end",
-    "mean_abs_transition", "emission_margin", "ratio", "sanity", "sanity_scheme", "learn_rate", "crf_lr", "loss",
-    "n_dev_docs", "averaged", "token_f", "token_p", "token_r",
+    "step",
+    "epoch",
+    "score",
+    "seconds",
+    "component",
+    "decoder",
+    "scheme",
+    "labels",
+    "transitions",
+    "start",
+    "end",
+    "mean_abs_transition",
+    "emission_margin",
+    "ratio",
+    "sanity",
+    "sanity_scheme",
+    "learn_rate",
+    "crf_lr",
+    "loss",
+    "n_dev_docs",
+    "averaged",
+    "token_f",
+    "token_p",
+    "token_r",
 }
 TINY = [
-    "--components.crf_segmenter.model.tok2vec.embed.rows", "500",
-    "--components.crf_segmenter.model.tok2vec.embed.bigram_rows", "500",
-    "--components.crf_segmenter.model.tok2vec.embed.width", "32",
-    "--components.crf_segmenter.model.tok2vec.encode.width", "32",
-    "--components.crf_segmenter.model.tok2vec.encode.depth", "2",
-    "--training.batcher.size.start", "300", "--training.batcher.size.stop", "300",
-    "--training.max_steps", "40", "--training.eval_frequency", "20",
-    "--vars.holdout", "0.1",
+    "--components.crf_segmenter.model.tok2vec.embed.rows",
+    "500",
+    "--components.crf_segmenter.model.tok2vec.embed.bigram_rows",
+    "500",
+    "--components.crf_segmenter.model.tok2vec.embed.width",
+    "32",
+    "--components.crf_segmenter.model.tok2vec.encode.width",
+    "32",
+    "--components.crf_segmenter.model.tok2vec.encode.depth",
+    "2",
+    "--training.batcher.size.start",
+    "300",
+    "--training.batcher.size.stop",
+    "300",
+    "--training.max_steps",
+    "40",
+    "--training.eval_frequency",
+    "20",
+    "--vars.holdout",
+    "0.1",
 ]
 LOGGER = ["--training.logger.@loggers", "spacy_crf_lr.CRFDiagnosticsLogger.v1"]
 
@@ -115,8 +148,20 @@ def unconstrained_run(tmp_path_factory):
     corpus = write_toy_corpus(root / "train.utf8")
     output = root / "out"
     proc = python(
-        "-m", "spacy", "train", str(ROOT / "configs" / "cnn_crf.cfg"), "--output", str(output),
-        "--paths.train", str(corpus), "--paths.dev", str(corpus), "--vars.scheme", "null", *LOGGER, *TINY,
+        "-m",
+        "spacy",
+        "train",
+        str(ROOT / "configs" / "cnn_crf.cfg"),
+        "--output",
+        str(output),
+        "--paths.train",
+        str(corpus),
+        "--paths.dev",
+        str(corpus),
+        "--vars.scheme",
+        "null",
+        *LOGGER,
+        *TINY,
     )
     lines = (output / "crf_diagnostics.jsonl").read_text(encoding="utf8").splitlines()
     return output, proc.stdout, [json.loads(line) for line in lines]
@@ -174,10 +219,23 @@ def test_logger_with_constrained_training_an_explicit_path_and_no_output_dir(tmp
     corpus = write_toy_corpus(tmp_path / "train.utf8", n=200, seed=1)
     target = tmp_path / "logs" / "diag.jsonl"
     proc = python(
-        "-m", "spacy", "train", str(ROOT / "configs" / "cnn_crf.cfg"),
-        "--paths.train", str(corpus), "--paths.dev", str(corpus), *LOGGER, *TINY,
-        "--training.max_steps", "20", "--training.logger.path", str(target),
-        "--training.logger.max_dev_docs", "5", cwd=tmp_path,
+        "-m",
+        "spacy",
+        "train",
+        str(ROOT / "configs" / "cnn_crf.cfg"),
+        "--paths.train",
+        str(corpus),
+        "--paths.dev",
+        str(corpus),
+        *LOGGER,
+        *TINY,
+        "--training.max_steps",
+        "20",
+        "--training.logger.path",
+        str(target),
+        "--training.logger.max_dev_docs",
+        "5",
+        cwd=tmp_path,
     )
     assert "CRF_SANITY" in proc.stdout
     records = [json.loads(line) for line in target.read_text(encoding="utf8").splitlines()]

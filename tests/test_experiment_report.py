@@ -16,14 +16,34 @@ def fake_arm(root, name, *, decoder="crf", scheme=None, lr=0.002, crf_lr=0.02, t
     records = []
     for step, epoch, f in ((0, 0, 0.1), (100, 0, 0.5), (200, 1, first_f), (300, 2, first_f + 0.05)):
         mean_abs = 0.0 if decoder == "softmax" else growth * (step + 1) / 100
-        records.append({
-            "step": step, "epoch": epoch, "score": f, "seconds": step, "component": "crf_segmenter",
-            "decoder": decoder, "scheme": scheme, "labels": list(BMES), "transitions": [[mean_abs] * 4] * 4,
-            "start": [0.0] * 4, "end": [0.0] * 4, "mean_abs_transition": mean_abs, "emission_margin": 4.0,
-            "ratio": 4.0 / mean_abs if mean_abs else None, "sanity": 0.0 if decoder == "softmax" else 0.875,
-            "sanity_scheme": "BMES", "learn_rate": lr, "crf_lr": crf_lr, "loss": 1.0, "n_dev_docs": 200,
-            "averaged": True, "token_f": f, "token_p": f, "token_r": f,
-        })
+        records.append(
+            {
+                "step": step,
+                "epoch": epoch,
+                "score": f,
+                "seconds": step,
+                "component": "crf_segmenter",
+                "decoder": decoder,
+                "scheme": scheme,
+                "labels": list(BMES),
+                "transitions": [[mean_abs] * 4] * 4,
+                "start": [0.0] * 4,
+                "end": [0.0] * 4,
+                "mean_abs_transition": mean_abs,
+                "emission_margin": 4.0,
+                "ratio": 4.0 / mean_abs if mean_abs else None,
+                "sanity": 0.0 if decoder == "softmax" else 0.875,
+                "sanity_scheme": "BMES",
+                "learn_rate": lr,
+                "crf_lr": crf_lr,
+                "loss": 1.0,
+                "n_dev_docs": 200,
+                "averaged": True,
+                "token_f": f,
+                "token_p": f,
+                "token_r": f,
+            }
+        )
     (directory / "crf_diagnostics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf8")
     metrics = root / "metrics" / f"{name}_test.json"
     metrics.parent.mkdir(exist_ok=True)
@@ -41,8 +61,11 @@ def test_experiment_report_writes_markdown_and_plot(tmp_path, capsys):
     argv = [*sum(arms, []), "--output", str(report), "--plot", str(plot), "--command", "make it so"]
     assert main(argv) == 0
     text = report.read_text(encoding="utf8")
-    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]] for line in text.splitlines()
-            if line.startswith("| ") and not line.startswith("| arm")}
+    rows = {
+        line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
+        for line in text.splitlines()
+        if line.startswith("| ") and not line.startswith("| arm")
+    }
     assert rows["CRF-1"] == ["unconstrained", "0.002", "0.002", "81.23", "90.12", "0.875", f"{4.0 / 3.01:.3g}"]
     assert rows["Softmax"] == ["unconstrained", "0.002", "—", "80.00", "88.00", "— (not trained)", "∞"]
     assert rows["CRF-1000×"] == ["unconstrained", "0.002", "2", "80.00", "90.00", "0.875", f"{4.0 / (50 * 3.01):.3g}"]
@@ -60,7 +83,6 @@ def test_experiment_report_names_a_broken_diagnostics_file(tmp_path, capsys):
     assert "crf_diagnostics.jsonl: line 5: not JSON" in capsys.readouterr().err
 
 
-
 def test_experiment_report_says_how_each_arm_was_constrained(tmp_path):
     arms = [
         ["--arm", "free", *fake_arm(tmp_path, "free")[1:]],
@@ -70,7 +92,10 @@ def test_experiment_report_says_how_each_arm_was_constrained(tmp_path):
     assert main([*sum(arms, []), "--output", str(report)]) == 0
     text = report.read_text(encoding="utf8")
     assert "trained BMES-constrained / unconstrained." in text and "**unconstrained**" not in text
-    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]] for line in text.splitlines()
-            if line.startswith("| ") and not line.startswith("| arm")}
+    rows = {
+        line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
+        for line in text.splitlines()
+        if line.startswith("| ") and not line.startswith("| arm")
+    }
     assert rows["free"][0] == "unconstrained" and rows["free"][5] == "0.875"
     assert rows["masked"][0] == "BMES-constrained" and rows["masked"][5] == "n/a (masked by the scheme)"

@@ -4,14 +4,12 @@ import numpy
 import pytest
 import spacy
 import torch
-from spacy.tokens import Doc
-from spacy.training import Example
+from conftest import ROOT, python
+from test_crf_tagger import TINY_CNN, alternating
 from thinc.api import PyTorchWrapper, registry
 
-from conftest import ROOT, python
 from spacy_crf_lr.crf.layer import CRF_PARAM_NAMES
 from spacy_crf_lr.training.optimizer import Adam
-from test_crf_tagger import TINY_CNN, alternating
 
 
 def make_optimizer(**settings):
@@ -94,7 +92,9 @@ def test_torch_weights_through_the_same_optimizer_move_at_learn_rate():
 
 @pytest.mark.parametrize("bad", [0, -1e-3, "fast", True, [1e-3, -1.0]])
 def test_bad_crf_lr_names_the_value(bad):
-    with pytest.raises(ValueError, match="crf_lr.*" + ("-1.0" if isinstance(bad, list) else repr(bad).replace("(", r"\(")[:6])):
+    with pytest.raises(
+        ValueError, match="crf_lr.*" + ("-1.0" if isinstance(bad, list) else repr(bad).replace("(", r"\(")[:6])
+    ):
         optimizer = Adam(1e-3, crf_lr=bad)
         optimizer.step_schedules()
 
@@ -106,8 +106,16 @@ def test_bad_crf_lr_in_a_config_is_refused():
 
 def test_optimizer_resolves_in_spacy_debug_config():
     out = python(
-        "-m", "spacy", "debug", "config", str(ROOT / "configs" / "tagger_cnn.cfg"),
-        "--paths.train", "unused.spacy", "--paths.dev", "unused.spacy",
-        "--training.optimizer.crf_lr", "0.05",
+        "-m",
+        "spacy",
+        "debug",
+        "config",
+        str(ROOT / "configs" / "tagger_cnn.cfg"),
+        "--paths.train",
+        "unused.spacy",
+        "--paths.dev",
+        "unused.spacy",
+        "--training.optimizer.crf_lr",
+        "0.05",
     ).stdout
     assert "Config is valid" in out

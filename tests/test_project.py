@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import PKU_DIR, ROOT, build_tiny_bert, python
 
 N_TRAIN, N_TEST = 400, 60
@@ -18,8 +17,10 @@ def data_slice(root):
     """Train/test/gold/word-list files: slices of ../shared/data/pku when present, else generated."""
     root.mkdir()
     if (PKU_DIR / "pd199801_train.utf8").is_file():
+
         def head(name, n):
             return (PKU_DIR / name).read_text(encoding="utf8").splitlines()[:n]
+
         train = head("pd199801_train.utf8", N_TRAIN)
         gold = head("pku_test_gold.utf8", N_TEST)
         test = head("pku_test.utf8", N_TEST)
@@ -84,9 +85,22 @@ def test_tiny_bert_workflow(project, tmp_path):
     chars = set("".join(files[name].read_text(encoding="utf8") for name in ("train", "test_input")))
     bert = build_tiny_bert(tmp_path / "bert", [c for c in chars if not c.isspace()])
     run_workflow(
-        root, files, "--vars.config", "bert_crf", "--vars.transformer", str(bert),
-        "--vars.lr", "0.001", "--vars.crf_lr", "0.05", "--vars.max_steps", "80", "--vars.eval_frequency", "40",
-        "--vars.warmup_steps", "10",
+        root,
+        files,
+        "--vars.config",
+        "bert_crf",
+        "--vars.transformer",
+        str(bert),
+        "--vars.lr",
+        "0.001",
+        "--vars.crf_lr",
+        "0.05",
+        "--vars.max_steps",
+        "80",
+        "--vars.eval_frequency",
+        "40",
+        "--vars.warmup_steps",
+        "10",
     )
     check_outputs(root, files, "bert_crf", floor=0.3)
 
@@ -97,7 +111,9 @@ def test_missing_data_names_the_variable(tmp_path):
     shutil.copytree(ROOT / "scripts", tmp_path / "scripts")
     proc = subprocess.run(
         [sys.executable, "-m", "spacy", "project", "run", "all", str(tmp_path), "--vars.train", "nowhere.utf8"],
-        cwd=tmp_path, capture_output=True, text=True,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode != 0
     assert "vars.train: file not found: nowhere.utf8" in proc.stderr

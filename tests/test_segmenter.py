@@ -4,20 +4,24 @@ import random
 
 import pytest
 import spacy
+from conftest import python
 from spacy.tokens import Doc
 from spacy.training import Example
 
-from conftest import python
+from spacy_crf_lr.cws.corpus import make_example
 from spacy_crf_lr.cws.scorer import make_segmentation_score
 from spacy_crf_lr.cws.words import MERGES_PER_BLOCK, char_tags, merge_words, word_starts
-from spacy_crf_lr.cws.corpus import make_example
 
 WORDS = ["中国", "人民", "银行", "的", "发展", "很", "快", "。", "我们", "今天", "学习", "历史"]
 TINY_CHAR_CNN = {
     "@architectures": "spacy.Tok2Vec.v2",
     "embed": {"@architectures": "spacy_crf_lr.CharEmbed.v1", "width": 32, "rows": 500, "bigram_rows": 500},
     "encode": {
-        "@architectures": "spacy.MaxoutWindowEncoder.v2", "width": 32, "depth": 2, "window_size": 1, "maxout_pieces": 2,
+        "@architectures": "spacy.MaxoutWindowEncoder.v2",
+        "width": 32,
+        "depth": 2,
+        "window_size": 1,
+        "maxout_pieces": 2,
     },
 }
 
@@ -88,7 +92,15 @@ def test_segments_and_keeps_the_text(trained):
 
 
 def test_new_words_doc_equals_merging_in_place(trained):
-    texts = ["中国人民银行的发展很快。", "我们今天学习历史", "", "  ", "中国 人民\u3000银行\n的发展 ", "\n", "我们  历史"]
+    texts = [
+        "中国人民银行的发展很快。",
+        "我们今天学习历史",
+        "",
+        "  ",
+        "中国 人民\u3000银行\n的发展 ",
+        "\n",
+        "我们  历史",
+    ]
     segmenter = trained.get_pipe("crf_segmenter")
     docs = [trained.make_doc(text) for text in texts]
     rebuilt = segmenter.segment(docs, segmenter.predict(docs))
@@ -168,10 +180,13 @@ def test_labels_are_always_bmes():
 def test_segment_command_keeps_one_line_per_input_line(trained, tmp_path):
     trained.to_disk(tmp_path / "model")
     source = tmp_path / "in.txt"
-    source.write_bytes("中国人民银行的发展很快。\r\n\r\n我们今天学习历史\r\n".encode("utf8"))
+    source.write_bytes("中国人民银行的发展很快。\r\n\r\n我们今天学习历史\r\n".encode())
     python("-m", "spacy_crf_lr", "segment", str(tmp_path / "model"), str(source), str(tmp_path / "out.txt"))
     assert (tmp_path / "out.txt").read_text(encoding="utf8").split("\n") == [
-        "中国  人民  银行  的  发展  很  快  。", "", "我们  今天  学习  历史", "",
+        "中国  人民  银行  的  发展  很  快  。",
+        "",
+        "我们  今天  学习  历史",
+        "",
     ]
 
 

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 import spacy
-
 from conftest import require_pku
 
 from spacy_crf_lr.cws.corpus import create_sighan_corpus
@@ -34,7 +33,13 @@ def nlp():
 
 @pytest.mark.parametrize(
     "line",
-    ["中国 人民 银行", "中国  人民  银行", "中国\u3000人民\u3000\u3000银行", "中国\t人民 \u3000银行", "  中国  人民  银行  "],
+    [
+        "中国 人民 银行",
+        "中国  人民  银行",
+        "中国\u3000人民\u3000\u3000银行",
+        "中国\t人民 \u3000银行",
+        "  中国  人民  银行  ",
+    ],
 )
 def test_split_words_on_any_separator_run(line):
     assert split_words(line) == ["中国", "人民", "银行"]
@@ -48,13 +53,13 @@ def test_read_segmented_crlf_trailing_spaces_and_empty_lines(tmp_path):
 
 def test_read_segmented_lf_without_final_newline(tmp_path):
     path = tmp_path / "gold.utf8"
-    path.write_bytes("中国 人民\n\n银行".encode("utf-8"))
+    path.write_bytes("中国 人民\n\n银行".encode())
     assert read_segmented(path) == [["中国", "人民"], [], ["银行"]]
 
 
 def test_read_segmented_invalid_utf8_names_file_and_line(tmp_path):
     path = tmp_path / "bad.utf8"
-    path.write_bytes("中国\r\n\r\n人民  ".encode("utf-8") + b"\xff\r\n")
+    path.write_bytes("中国\r\n\r\n人民  ".encode() + b"\xff\r\n")
     with pytest.raises(ValueError, match=r"bad\.utf8: line 3: invalid UTF-8"):
         read_segmented(path)
 
@@ -68,7 +73,7 @@ def test_write_segmented_exact_bytes_and_round_trip(tmp_path):
     sentences = [["中国", "人民"], [], ["银行"]]
     path = tmp_path / "out.utf8"
     write_segmented(path, sentences)
-    assert path.read_bytes() == "中国  人民\n\n银行\n".encode("utf-8")
+    assert path.read_bytes() == "中国  人民\n\n银行\n".encode()
     assert read_segmented(path) == sentences
 
 

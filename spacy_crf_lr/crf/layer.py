@@ -22,9 +22,7 @@ def CRF(
     tag scheme forbids score FORBIDDEN. `init_transitions="counts"` sets the
     parameters from tag-bigram log-probabilities of the Y given to initialize."""
     if init_transitions not in INIT_CHOICES:
-        raise ValueError(
-            f"Unknown init_transitions {init_transitions!r}: allowed are {', '.join(INIT_CHOICES)}."
-        )
+        raise ValueError(f"Unknown init_transitions {init_transitions!r}: allowed are {', '.join(INIT_CHOICES)}.")
     return Model(
         "crf",
         forward,

@@ -22,9 +22,7 @@ def check_scheme(scheme: Optional[str]) -> Optional[str]:
     """Return the scheme, or raise if it is not one we know."""
     if scheme is None or scheme in SCHEMES:
         return scheme
-    raise ValueError(
-        f"Unknown tag scheme {scheme!r}: allowed are {', '.join(SCHEMES)} or null (no constraints)."
-    )
+    raise ValueError(f"Unknown tag scheme {scheme!r}: allowed are {', '.join(SCHEMES)} or null (no constraints).")
 
 
 def _split(scheme: str, label: str) -> Tuple[str, str]:
@@ -64,9 +62,7 @@ def constraint_masks(scheme: Optional[str], labels: Tuple[str, ...]) -> Constrai
     return transitions.reshape((n, n)), start, end
 
 
-def find_violation(
-    scheme: Optional[str], labels: Sequence[str], tags: Sequence[str]
-) -> Optional[str]:
+def find_violation(scheme: Optional[str], labels: Sequence[str], tags: Sequence[str]) -> Optional[str]:
     """Describe the first place where `tags` break the scheme, or return None."""
     if scheme is None or not tags:
         return None

@@ -123,9 +123,7 @@ def _drop_final_empty_line(gold: List[List[str]], pred: List[List[str]]) -> None
             return
 
 
-def score_lines(
-    gold: List[List[str]], pred: List[List[str]], vocab: Optional[AbstractSet[str]] = None
-) -> BakeoffScore:
+def score_lines(gold: List[List[str]], pred: List[List[str]], vocab: Optional[AbstractSet[str]] = None) -> BakeoffScore:
     """Score predicted word lists against gold word lists, line by line (lines must already be checked)."""
     score = BakeoffScore(has_vocab=vocab is not None)
     for gold_words, pred_words in zip(gold, pred):

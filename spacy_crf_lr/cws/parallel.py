@@ -23,7 +23,9 @@ def _words_of_chunk(chunk: Tuple[Sequence[str], int]) -> List[List[str]]:
     return words_of(_worker_nlp, lines, batch_size)
 
 
-def segment_lines(model: str, lines: Sequence[str], *, batch_size: int = 256, n_process: int = 1) -> Iterator[List[str]]:
+def segment_lines(
+    model: str, lines: Sequence[str], *, batch_size: int = 256, n_process: int = 1
+) -> Iterator[List[str]]:
     """The words of each line, in order. With n_process > 1, each worker process loads the model
     once and returns plain word lists for batch_size lines at a time: much cheaper than spaCy's
     nlp.pipe(n_process=...), which sends every Doc back to the parent as bytes."""

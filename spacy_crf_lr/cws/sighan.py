@@ -4,7 +4,6 @@ import re
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Set, Union
 
-
 # Word separators: ASCII whitespace and U+3000 (the official `score` script treats both as spaces).
 SEPARATORS = " \t\f\v\u3000"
 _SEPARATOR_RUN = re.compile(f"[{re.escape(SEPARATORS)}]+")
@@ -51,7 +50,7 @@ def write_segmented(path: PathLike, sentences: Iterable[Sequence[str]]) -> None:
 
 
 def _cut_point(words: Sequence[str], start: int, max_length: int) -> int:
-    """Return the end index of the chunk starting at `start`: after the last punctuation that fits, else the last fitting word."""
+    """End index of the chunk starting at `start`: after the last punctuation that fits, else the last fitting word."""
     length = 0
     end = start
     while end < len(words) and length + len(words[end]) <= max_length:

@@ -30,9 +30,7 @@ def char_tags(example: Example) -> List[Optional[str]]:
             tags.append("S" if token.is_space else None)
             continue
         word_start, word_end = words[w].idx, words[w].idx + len(words[w])
-        tags.append(
-            ("S" if end == word_end else "B") if start == word_start else ("E" if end == word_end else "M")
-        )
+        tags.append(("S" if end == word_end else "B") if start == word_start else ("E" if end == word_end else "M"))
     return tags
 
 

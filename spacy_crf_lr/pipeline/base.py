@@ -205,9 +205,7 @@ class CRFPipe(TrainablePipe):
         for row, gold in enumerate(ids):
             tags[row, : len(gold)] = gold
         tags = ops.asarray2i(tags)
-        sub = ChainScores(
-            scores.emissions[rows], scores.lengths[rows], scores.transitions, scores.start, scores.end
-        )
+        sub = ChainScores(scores.emissions[rows], scores.lengths[rows], scores.transitions, scores.start, scores.end)
         if self.cfg["decoder"] == "crf":
             losses, d_sub = negative_log_likelihood(ops, sub, tags)
             loss = float(losses.sum())

@@ -57,7 +57,13 @@ def make_crf_segmenter(
     crf_device: cpu (decoding and loss on the CPU) or model (on the model's device);
     probabilities: compute token._.crf_prob (the CRF's forward–backward at prediction)."""
     return CRFSegmenter(
-        nlp.vocab, model, name, scheme=scheme, decoder=decoder, crf_device=crf_device, probabilities=probabilities,
+        nlp.vocab,
+        model,
+        name,
+        scheme=scheme,
+        decoder=decoder,
+        crf_device=crf_device,
+        probabilities=probabilities,
         scorer=scorer,
     )
 
@@ -67,11 +73,25 @@ class CRFSegmenter(CRFPipe):
     `token._.crf_prob` is the lowest probability of its characters' tags."""
 
     def __init__(
-        self, vocab, model, name="crf_segmenter", *, scheme="BMES", decoder="crf", crf_device="cpu", probabilities=True,
+        self,
+        vocab,
+        model,
+        name="crf_segmenter",
+        *,
+        scheme="BMES",
+        decoder="crf",
+        crf_device="cpu",
+        probabilities=True,
         scorer=None,
     ):
         super().__init__(
-            vocab, model, name, scheme=scheme, decoder=decoder, crf_device=crf_device, probabilities=probabilities,
+            vocab,
+            model,
+            name,
+            scheme=scheme,
+            decoder=decoder,
+            crf_device=crf_device,
+            probabilities=probabilities,
             scorer=scorer,
         )
 

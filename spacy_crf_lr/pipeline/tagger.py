@@ -69,8 +69,15 @@ def make_crf_tagger(
     crf_device: cpu (decoding and loss on the CPU) or model (on the model's device);
     probabilities: compute token._.crf_prob (the CRF's forward–backward at prediction)."""
     return CRFTagger(
-        nlp.vocab, model, name, overwrite=overwrite, scheme=scheme, decoder=decoder, crf_device=crf_device,
-        probabilities=probabilities, scorer=scorer,
+        nlp.vocab,
+        model,
+        name,
+        overwrite=overwrite,
+        scheme=scheme,
+        decoder=decoder,
+        crf_device=crf_device,
+        probabilities=probabilities,
+        scorer=scorer,
     )
 
 
@@ -78,12 +85,28 @@ class CRFTagger(CRFPipe):
     """Writes `token.tag_`, and the probability of each chosen tag to `token._.crf_prob`."""
 
     def __init__(
-        self, vocab, model, name="crf_tagger", *, overwrite=False, scheme=None, decoder="crf", crf_device="cpu",
-        probabilities=True, scorer=tag_score,
+        self,
+        vocab,
+        model,
+        name="crf_tagger",
+        *,
+        overwrite=False,
+        scheme=None,
+        decoder="crf",
+        crf_device="cpu",
+        probabilities=True,
+        scorer=tag_score,
     ):
         super().__init__(
-            vocab, model, name, scheme=scheme, decoder=decoder, crf_device=crf_device, probabilities=probabilities,
-            scorer=scorer, overwrite=overwrite,
+            vocab,
+            model,
+            name,
+            scheme=scheme,
+            decoder=decoder,
+            crf_device=crf_device,
+            probabilities=probabilities,
+            scorer=scorer,
+            overwrite=overwrite,
         )
 
     def gold_tags(self, example: Example):

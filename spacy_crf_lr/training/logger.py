@@ -14,8 +14,8 @@ from spacy.training.loggers import console_logger
 from spacy.util import minibatch, registry, resolve_dot_names
 from wasabi import Printer
 
-from .diagnostics import emission_margin, infer_scheme, mean_abs_transition, scale_ratio, transition_sanity
 from ..pipeline.base import CRFPipe
+from .diagnostics import emission_margin, infer_scheme, mean_abs_transition, scale_ratio, transition_sanity
 
 DEFAULT_FILE = "crf_diagnostics.jsonl"  # in the training output directory (`spacy train --output`)
 
@@ -58,9 +58,7 @@ def _number(value: Any) -> Optional[float]:
 
 
 @registry.loggers("spacy_crf_lr.CRFDiagnosticsLogger.v1")
-def crf_diagnostics_logger(
-    progress_bar: bool = False, path: Optional[str] = None, max_dev_docs: int = 200
-) -> Callable:
+def crf_diagnostics_logger(progress_bar: bool = False, path: Optional[str] = None, max_dev_docs: int = 200) -> Callable:
     """spaCy's ConsoleLogger.v1 table plus CRF diagnostics at each evaluation.
     path: the JSONL file; None (default) = `crf_diagnostics.jsonl` in the training output
     directory (nothing is written when training has no output directory).

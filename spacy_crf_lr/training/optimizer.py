@@ -38,9 +38,7 @@ class CRFAdam(Optimizer):
         if self.crf_lr is not None:
             _check_rate(self.crf_lr, "crf_lr (value of the schedule)", allow_zero=True)
 
-    def __call__(
-        self, key: Tuple[int, str], weights: FloatsXd, gradient: FloatsXd, *, lr_scale: float = 1.0
-    ):
+    def __call__(self, key: Tuple[int, str], weights: FloatsXd, gradient: FloatsXd, *, lr_scale: float = 1.0):
         if self.crf_lr is None or key[1] not in CRF_PARAM_NAMES:
             return super().__call__(key, weights, gradient, lr_scale=lr_scale)
         body_lr = self.learn_rate
@@ -79,4 +77,3 @@ def Adam(
         L2_is_weight_decay=L2_is_weight_decay,
         use_averages=use_averages,
     )
-
