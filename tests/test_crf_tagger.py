@@ -115,7 +115,7 @@ def test_empty_and_whitespace_docs_pass_through():
 
 def test_unknown_scheme_is_an_error():
     nlp = spacy.blank("en")
-    with pytest.raises(ValueError, match="'BIOES'.*BMES, BIO, BILUO"):
+    with pytest.raises(ValueError, match="'BIOES'.*'BMES', 'BIO', 'BILUO'"):
         nlp.add_pipe("crf_tagger", config={"scheme": "BIOES"})
 
 
@@ -198,12 +198,12 @@ def test_softmax_decoder_shares_the_head_and_decodes_by_argmax():
 
 
 def test_unknown_decoder_is_an_error():
-    with pytest.raises(ValueError, match="'beam'.*crf, softmax"):
+    with pytest.raises(ValueError, match="'beam'.*'crf', 'softmax'"):
         spacy.blank("en").add_pipe("crf_tagger", config={"decoder": "beam"})
 
 
 def test_unknown_crf_device_is_an_error():
-    with pytest.raises(ValueError, match="'gpu'.*cpu, model"):
+    with pytest.raises(ValueError, match="'gpu'.*'cpu', 'model'"):
         spacy.blank("en").add_pipe("crf_tagger", config={"crf_device": "gpu"})
 
 
@@ -240,7 +240,71 @@ def test_probabilities_can_be_switched_off():
 
 
 def test_probabilities_must_be_a_boolean():
-    from spacy_crf_lr.pipeline.base import check_probabilities
+    with pytest.raises(ValueError, match="probabilities.*'no'"):
+        spacy.blank("en").add_pipe("crf_tagger", config={"probabilities": "no"})
 
-    with pytest.raises(ValueError, match="true or false, got 'no'"):
-        check_probabilities("no")
+
+def test_settings_are_checked_when_the_component_is_built_directly():
+    from spacy.util import registry as spacy_registry
+
+    from spacy_crf_lr.pipeline.tagger import CRFTagger
+
+    config = {"m": {"@architectures": "spacy_crf_lr.CRFTagger.v1", "tok2vec": TINY_CNN}}
+    model = spacy_registry.resolve(config)["m"]
+    vocab = spacy.blank("en").vocab
+    with pytest.raises(ValueError, match="Unknown probabilities 'no': allowed are True, False"):
+        CRFTagger(vocab, model, probabilities="no")
+    with pytest.raises(ValueError, match="Unknown decoder 'beam': allowed are 'crf', 'softmax'"):
+        CRFTagger(vocab, model, decoder="beam")
+    with pytest.raises(ValueError, match="Unknown tag scheme 'BIOES'"):
+        CRFTagger(vocab, model, scheme="BIOES")
+
+
+def test_segmenter_scheme_is_bmes_or_null():
+    with pytest.raises(ValueError, match="'BIO'.*'BMES'"):
+        spacy.blank("zh").add_pipe("crf_segmenter", config={"scheme": "BIO"})
+
+
+def test_softmax_decoder_never_moves_the_crf_scores():
+    """The softmax loss gives the CRF's scores no gradient: counts-initialised scores stay as they were,
+    even under weight decay."""
+    nlp = spacy.blank("en")
+    config = {"model": {"tok2vec": TINY_CNN, "init_transitions": "counts"}, "decoder": "softmax"}
+    tagger = nlp.add_pipe("crf_tagger", config=config)
+    examples = [alternating(nlp, 8) for _ in range(5)]
+    optimizer = registry.resolve(
+        {"o": {"@optimizers": "spacy_crf_lr.Adam.v1", "learn_rate": 0.01, "crf_lr": 0.1, "L2": 0.1}}
+    )["o"]
+    nlp.initialize(lambda: examples, sgd=optimizer)
+    before = tagger.crf_scores()
+    assert before[0].any()
+    for _ in range(3):
+        nlp.update(examples, sgd=optimizer)
+    for old, new in zip(before, tagger.crf_scores()):
+        numpy.testing.assert_array_equal(old, new)
+
+
+def test_labels_cannot_be_added_after_initialize():
+    nlp = spacy.blank("en")
+    tagger = nlp.add_pipe("crf_tagger", config={"model": {"tok2vec": TINY_CNN}})
+    train(nlp, [alternating(nlp, 6)], 1)
+    with pytest.raises(ValueError, match="Cannot add label 'Z'.*already initialized with the labels \\['X', 'Y'\\]"):
+        tagger.add_label("Z")
+    assert tagger.add_label("X") == 0
+
+
+def test_the_crf_layer_learns_labels_and_scheme_from_the_component_once():
+    """The component's cfg is the one home of labels and scheme: the layer gets them at initialize and load."""
+    nlp = spacy.blank("en")
+    tagger = nlp.add_pipe("crf_tagger", config={"model": {"tok2vec": TINY_CNN}, "scheme": "BIO"})
+    crf = tagger.model.get_ref("crf")
+    tagger.add_label("B-X")
+    assert crf.attrs["labels"] == ()  # not yet: the layer is told at initialize
+    words, tags = ["a", "b", "c"], ["B-X", "I-X", "O"]
+    examples = [Example(nlp.make_doc(" ".join(words)), Doc(nlp.vocab, words=words, tags=tags))]
+    nlp.initialize(lambda: examples)
+    assert crf.attrs["labels"] == tagger.labels == ("B-X", "I-X", "O") and crf.attrs["scheme"] == "BIO"
+    loaded = spacy.blank("en")
+    loaded.add_pipe("crf_tagger", config={"model": {"tok2vec": TINY_CNN}, "scheme": "BIO"})
+    loaded.from_bytes(nlp.to_bytes())
+    assert loaded.get_pipe("crf_tagger").model.get_ref("crf").attrs["labels"] == ("B-X", "I-X", "O")

@@ -10,7 +10,7 @@ of the batch and the step works on them alone, as packed sequences do.
 """
 
 from dataclasses import dataclass, fields, replace
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import numpy
 from thinc.api import Ops
@@ -27,13 +27,15 @@ class ChainScores:
 
     emissions: Floats3d
     lengths: Ints1d
-    transitions: Floats2d
-    start: Floats1d
-    end: Floats1d
+    # As a gradient, None for the CRF's own scores means "not trained by this loss".
+    transitions: Optional[Floats2d]
+    start: Optional[Floats1d]
+    end: Optional[Floats1d]
 
     def to(self, ops: Ops) -> "ChainScores":
         """The same scores as arrays of `ops`, copied across devices where needed."""
-        return ChainScores(*(ops.asarray(getattr(self, field.name)) for field in fields(self)))
+        values = (getattr(self, field.name) for field in fields(self))
+        return ChainScores(*(None if value is None else ops.asarray(value) for value in values))
 
     def zeros_like(self, ops: Ops) -> "ChainScores":
         """Gradient-shaped copy filled with zeros."""

@@ -14,13 +14,13 @@ INIT_CHOICES = ("zeros", "counts")
 
 
 @registry.layers("spacy_crf_lr.CRF.v1")
-def CRF(
-    nO: Optional[int] = None, *, scheme: Optional[str] = None, init_transitions: str = "zeros"
-) -> Model[List[Floats2d], ChainScores]:
+def CRF(nO: Optional[int] = None, *, init_transitions: str = "zeros") -> Model[List[Floats2d], ChainScores]:
     """Linear-chain CRF potentials: emissions (one K-wide array per sequence)
     → ChainScores with the transition, start and end scores, where moves the
-    tag scheme forbids score FORBIDDEN. `init_transitions="counts"` sets the
-    parameters from tag-bigram log-probabilities of the Y given to initialize."""
+    tag scheme forbids score FORBIDDEN. The labels and scheme are its owner's to set, once,
+    with `set_crf_labels` (the spaCy components do it at initialize and load); until then no
+    move is forbidden. `init_transitions="counts"` sets the parameters from tag-bigram
+    log-probabilities of the Y given to initialize."""
     if init_transitions not in INIT_CHOICES:
         raise ValueError(f"Unknown init_transitions {init_transitions!r}: allowed are {', '.join(INIT_CHOICES)}.")
     return Model(
@@ -29,7 +29,7 @@ def CRF(
         init=init,
         params={name: None for name in CRF_PARAM_NAMES},
         dims={"nO": nO},
-        attrs={"scheme": check_scheme(scheme), "labels": (), "init_transitions": init_transitions},
+        attrs={"scheme": None, "labels": (), "init_transitions": init_transitions},
     )
 
 
@@ -69,7 +69,8 @@ def forward(
     def backprop(d_scores: ChainScores) -> List[Floats2d]:
         grads = (d_scores.transitions, d_scores.start, d_scores.end)
         for name, mask, grad in zip(CRF_PARAM_NAMES, masks, grads):
-            model.inc_grad(name, (grad * mask).astype("float32"))
+            if grad is not None:  # None: the loss does not train this score (the softmax decoder)
+                model.inc_grad(name, (grad * mask).astype("float32"))
         return ops.unpad(d_scores.emissions, lengths)
 
     return scores, backprop

@@ -1,0 +1,1 @@
+"""Chinese word segmentation: SIGHAN files, the corpus reader, bakeoff scoring, words on Docs, parallel runs."""

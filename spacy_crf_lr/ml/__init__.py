@@ -1,0 +1,1 @@
+"""Registered model architectures: the CRF tagger model and the character features."""

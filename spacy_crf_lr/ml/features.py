@@ -2,7 +2,8 @@
 and the character bigrams to its left and right, embedded by hashing."""
 
 import unicodedata
-from typing import Callable, Dict, List, Tuple
+from functools import lru_cache
+from typing import Callable, List, Tuple
 
 import numpy
 from spacy.attrs import ORTH
@@ -13,8 +14,10 @@ from thinc.types import Floats2d, Ints2d
 
 BOUNDARY = numpy.uint64(0x9E3779B97F4A7C15)  # key of the position before / after a doc
 _MIX = numpy.uint64(0x100000001B3)
+CHAR_KEY_CACHE_SIZE = 1 << 16  # distinct token texts whose keys are kept; more are recomputed, never stored
 
 
+@lru_cache(maxsize=CHAR_KEY_CACHE_SIZE)
 def char_keys(text: str) -> Tuple[int, int]:
     """(norm, class) keys of a token: NFKC + lower-case text, so that full-width
     "１９９８" and ASCII "1998" look alike, and the Unicode category of its first character."""
@@ -33,19 +36,17 @@ def hash_string(text: str) -> int:
 
 def CharFeatures(bigrams: bool) -> Model[List[Doc], List[Ints2d]]:
     """Docs → per token uint64 keys [norm, class(, left bigram, right bigram)]."""
-    return Model("char_features", _features_forward, attrs={"bigrams": bigrams, "cache": {}})
+    return Model("char_features", _features_forward, attrs={"bigrams": bigrams})
 
 
 def _features_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Ints2d], Callable]:
-    cache: Dict[int, Tuple[int, int]] = model.attrs["cache"]
     output = []
     for doc in docs:
         orths = doc.to_array([ORTH]).reshape(-1)
         unique, inverse = numpy.unique(orths, return_inverse=True)
-        for orth in unique.tolist():
-            if orth not in cache:
-                cache[orth] = char_keys(doc.vocab.strings[orth])
-        keys = numpy.array([cache[orth] for orth in unique.tolist()], "uint64").reshape(-1, 2)[inverse]
+        strings = doc.vocab.strings
+        keys = numpy.array([char_keys(strings[orth]) for orth in unique.tolist()], "uint64").reshape(-1, 2)
+        keys = keys[inverse.reshape(-1)]
         columns = [keys[:, 0], keys[:, 1]]
         if model.attrs["bigrams"]:
             norms = keys[:, 0]

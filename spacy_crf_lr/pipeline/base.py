@@ -6,7 +6,7 @@ leaves what to do with the labels to subclasses.
 """
 
 from itertools import islice
-from typing import Callable, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Iterable, List, Literal, Optional, Sequence, Tuple, get_args
 
 import numpy
 from spacy.errors import Errors
@@ -18,11 +18,12 @@ from thinc.api import Model, NumpyOps, Ops, set_dropout_rate
 
 from ..crf.chain_ops import ChainScores, forward_backward, negative_log_likelihood, valid_mask, viterbi
 from ..crf.layer import CRF_PARAM_NAMES, set_crf_labels
-from ..crf.schemes import check_scheme, find_violation
+from ..crf.schemes import check_scheme, constraint_masks, find_violation
 
-DECODERS = ("crf", "softmax")
+Decoder = Literal["crf", "softmax"]
 # Where the chain algorithms (forward-backward, Viterbi) run: on the CPU, or on the model's device.
-CRF_DEVICES = ("cpu", "model")
+CRFDevice = Literal["cpu", "model"]
+Scheme = Optional[Literal["BMES", "BIO", "BILUO"]]
 CPU_OPS = NumpyOps()
 PROBS_KEY = "spacy_crf_lr.probs"  # doc.user_data key: probability of each token's label
 
@@ -40,25 +41,10 @@ if not Token.has_extension("crf_prob"):
     Token.set_extension("crf_prob", getter=_token_prob)
 
 
-def check_decoder(decoder: str) -> str:
-    """Return the decoder, or raise if it is not one we know."""
-    if decoder not in DECODERS:
-        raise ValueError(f"Unknown decoder {decoder!r}: allowed are {', '.join(DECODERS)}.")
-    return decoder
-
-
-def check_crf_device(crf_device: str) -> str:
-    """Return crf_device, or raise if it is not one we know."""
-    if crf_device not in CRF_DEVICES:
-        raise ValueError(f"Unknown crf_device {crf_device!r}: allowed are {', '.join(CRF_DEVICES)}.")
-    return crf_device
-
-
-def check_probabilities(probabilities: bool) -> bool:
-    """Return the setting, or raise if it is not a boolean."""
-    if not isinstance(probabilities, bool):
-        raise ValueError(f"probabilities must be true or false, got {probabilities!r}.")
-    return probabilities
+def check_setting(name: str, value, allowed: Sequence) -> None:
+    """Raise naming the setting if value is not one of allowed (compared by type and value)."""
+    if not any(type(value) is type(choice) and value == choice for choice in allowed):
+        raise ValueError(f"Unknown {name} {value!r}: allowed are {', '.join(map(repr, allowed))}.")
 
 
 class CRFPipe(TrainablePipe):
@@ -82,12 +68,17 @@ class CRFPipe(TrainablePipe):
         self.model = model
         self.name = name
         self.scorer = scorer
+        check_scheme(scheme)
+        check_setting("decoder", decoder, get_args(Decoder))
+        check_setting("crf_device", crf_device, get_args(CRFDevice))
+        check_setting("probabilities", probabilities, (True, False))
+        # The one home of the labels and the scheme; the CRF layer is told them at initialize and load.
         self.cfg = {
             "labels": [],
-            "scheme": check_scheme(scheme),
-            "decoder": check_decoder(decoder),
-            "crf_device": check_crf_device(crf_device),
-            "probabilities": check_probabilities(probabilities),
+            "scheme": scheme,
+            "decoder": decoder,
+            "crf_device": crf_device,
+            "probabilities": probabilities,
             **cfg,
         }
 
@@ -105,7 +96,8 @@ class CRFPipe(TrainablePipe):
         return self.crf_scores()[0]
 
     def crf_scores(self) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
-        """Learned, unmasked (transitions K×K, start K, end K) as numpy copies, in `labels` order."""
+        """Learned, unmasked (transitions K×K, start K, end K) as numpy copies, in `labels` order.
+        With the softmax decoder they stay at their initial values (the softmax loss never trains them)."""
         crf = self.model.get_ref("crf")
         return tuple(crf.ops.to_numpy(crf.get_param(name)).copy() for name in CRF_PARAM_NAMES)
 
@@ -114,8 +106,8 @@ class CRFPipe(TrainablePipe):
         """Ops the decoding and loss run on: the CPU's, or the model's with crf_device = "model"."""
         return self.model.ops if self.cfg.get("crf_device") == "model" else CPU_OPS
 
-    def _sync_crf(self) -> None:
-        """Give the CRF layer the current labels and scheme."""
+    def _configure_crf(self) -> None:
+        """Tell the CRF layer the component's labels and scheme (at initialize and load)."""
         set_crf_labels(self.model.get_ref("crf"), self.labels, self.cfg["scheme"])
 
     def add_label(self, label: str) -> int:
@@ -123,10 +115,15 @@ class CRFPipe(TrainablePipe):
             raise ValueError(Errors.E187)
         if label in self.labels:
             return 0
-        self._allow_extra_label()
+        crf = self.model.get_ref("crf")
+        if crf.has_dim("nO") and crf.get_dim("nO") is not None:
+            raise ValueError(
+                f"Cannot add label {label!r} to '{self.name}': its model is already initialized with the "
+                f"labels {list(self.labels)}. Add labels before nlp.initialize(), or give them to initialize."
+            )
+        constraint_masks(self.cfg["scheme"], (*self.labels, label))  # raises if the label does not fit the scheme
         self.cfg["labels"].append(label)
         self.vocab.strings.add(label)
-        self._sync_crf()
         return 1
 
     # ----- prediction -----
@@ -198,6 +195,8 @@ class CRFPipe(TrainablePipe):
         scores = scores.to(ops)
         used, ids = self._gold_ids(examples)
         d_scores = scores.zeros_like(ops)
+        if self.cfg["decoder"] == "softmax":  # the CRF's own scores get no gradient: the optimizer never moves them
+            d_scores.transitions = d_scores.start = d_scores.end = None
         if not used:
             return 0.0, d_scores.to(self.model.ops)
         rows = xp.asarray(used)
@@ -247,6 +246,7 @@ class CRFPipe(TrainablePipe):
         for label in labels if labels is not None else self._labels_in(get_examples()):
             self.add_label(label)
         self._require_labels()
+        self._configure_crf()
         n_tag_samples = None if self.model.get_ref("crf").attrs["init_transitions"] == "counts" else 10
         eye = numpy.eye(len(self.labels), dtype="float32")
         _, ids = self._gold_ids(list(islice(get_examples(), n_tag_samples)))
@@ -267,12 +267,12 @@ class CRFPipe(TrainablePipe):
 
     def from_bytes(self, bytes_data, *, exclude=tuple()):
         super().from_bytes(bytes_data, exclude=exclude)
-        self._sync_crf()
+        self._configure_crf()
         return self
 
     def from_disk(self, path, *, exclude=tuple()):
         super().from_disk(path, exclude=exclude)
-        self._sync_crf()
+        self._configure_crf()
         return self
 
 

@@ -1,8 +1,9 @@
 """The `crf_segmenter` component: Chinese word segmentation as BMES tagging of characters."""
 
-from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Iterable, Iterator, List, Literal, Optional, Sequence, Tuple
 
 import numpy
+from pydantic import StrictBool
 from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.training import Example
@@ -10,7 +11,7 @@ from spacy.util import minibatch
 from thinc.api import Config, Model
 
 from ..cws.words import BMES, char_tags, is_plain, merge_words, word_starts, words_doc
-from .base import PROBS_KEY, CRFPipe, Predictions
+from .base import PROBS_KEY, CRFDevice, CRFPipe, Decoder, Predictions
 
 DEFAULT_MODEL_CONFIG = """
 [model]
@@ -46,10 +47,10 @@ def make_crf_segmenter(
     nlp: Language,
     name: str,
     model: Model,
-    scheme: Optional[str],
-    decoder: str,
-    crf_device: str,
-    probabilities: bool,
+    scheme: Optional[Literal["BMES"]],
+    decoder: Decoder,
+    crf_device: CRFDevice,
+    probabilities: StrictBool,
     scorer: Optional[Callable],
 ) -> "CRFSegmenter":
     """Word segmenter for character-tokenized docs (spacy.blank("zh"), segmenter "char").

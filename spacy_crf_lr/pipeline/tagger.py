@@ -3,6 +3,7 @@
 from typing import Callable, Optional
 
 import numpy
+from pydantic import StrictBool
 from spacy.attrs import TAG
 from spacy.language import Language
 from spacy.scorer import Scorer
@@ -10,7 +11,7 @@ from spacy.training import Example
 from spacy.util import registry
 from thinc.api import Config, Model
 
-from .base import PROBS_KEY, CRFPipe, Predictions
+from .base import PROBS_KEY, CRFDevice, CRFPipe, Decoder, Predictions, Scheme
 
 DEFAULT_MODEL_CONFIG = """
 [model]
@@ -57,11 +58,11 @@ def make_crf_tagger(
     nlp: Language,
     name: str,
     model: Model,
-    overwrite: bool,
-    scheme: Optional[str],
-    decoder: str,
-    crf_device: str,
-    probabilities: bool,
+    overwrite: StrictBool,
+    scheme: Scheme,
+    decoder: Decoder,
+    crf_device: CRFDevice,
+    probabilities: StrictBool,
     scorer: Optional[Callable],
 ) -> "CRFTagger":
     """A tagger whose output layer is a linear-chain CRF. scheme: BMES, BIO,

@@ -1,0 +1,1 @@
+"""Training aids: the optimizer with `crf_lr`, the CRF diagnostics and their logger."""
