@@ -80,5 +80,7 @@ def words_doc(doc: Doc, starts: Sequence[int]) -> Doc:
     new.user_hooks.update(doc.user_hooks)
     new.user_token_hooks.update(doc.user_token_hooks)
     new.user_span_hooks.update(doc.user_span_hooks)
+    # Private spaCy slot: nlp.pipe(as_tuples=True) pairs each output Doc with its context through it, and
+    # spaCy has no public setter. tests/test_architecture.py fails loudly if an upgrade removes it.
     new._context = doc._context
     return new
