@@ -1,9 +1,9 @@
 """The CRF layer: turns per-token emission scores into the potentials of a linear chain."""
 
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple, cast
 
 from thinc.api import Model, registry
-from thinc.types import Floats2d
+from thinc.types import Floats1d, Floats2d, FloatsXd
 
 from .chain_ops import FORBIDDEN, ChainScores
 from .schemes import check_scheme, constraint_masks
@@ -51,7 +51,7 @@ def get_masks(model: Model) -> Tuple:
             f"set them with set_crf_labels before using the {scheme} scheme."
         )
     masks = constraint_masks(scheme, tuple(labels) if scheme else tuple(range(n_tags)))
-    return tuple(model.ops.asarray(mask) for mask in masks)
+    return tuple(model.ops.xp.asarray(mask) for mask in masks)
 
 
 def forward(
@@ -71,7 +71,7 @@ def forward(
         for name, mask, grad in zip(CRF_PARAM_NAMES, masks, grads):
             if grad is not None:  # None: the loss does not train this score (the softmax decoder)
                 model.inc_grad(name, (grad * mask).astype("float32"))
-        return ops.unpad(d_scores.emissions, lengths)
+        return cast(List[Floats2d], ops.unpad(d_scores.emissions, lengths))
 
     return scores, backprop
 
@@ -84,14 +84,18 @@ def init(model: Model, X: Optional[List[Floats2d]] = None, Y: Optional[List[Floa
             model.set_dim("nO", sample[0].shape[1])
     n_tags = model.get_dim("nO")
     ops = model.ops
-    transitions, start, end = ops.alloc2f(n_tags, n_tags), ops.alloc1f(n_tags), ops.alloc1f(n_tags)
+    values: Tuple[Floats2d, Floats1d, Floats1d] = (
+        ops.alloc2f(n_tags, n_tags),
+        ops.alloc1f(n_tags),
+        ops.alloc1f(n_tags),
+    )
     if model.attrs["init_transitions"] == "counts" and Y:
-        transitions, start, end = _log_bigram_probs(ops, [y for y in Y if len(y)], n_tags)
-    for name, value in zip(CRF_PARAM_NAMES, (transitions, start, end)):
-        model.set_param(name, value)
+        values = _log_bigram_probs(ops, [y for y in Y if len(y)], n_tags)
+    for name, value in zip(CRF_PARAM_NAMES, values):
+        model.set_param(name, cast(FloatsXd, value))
 
 
-def _log_bigram_probs(ops, Y: List[Floats2d], n_tags: int):
+def _log_bigram_probs(ops, Y: List[Floats2d], n_tags: int) -> Tuple[Floats2d, Floats1d, Floats1d]:
     """Add-one smoothed log P(next | tag), log P(first), log P(end | tag) from one-hot sequences."""
     xp = ops.xp
     pairs = sum((y[:-1].T @ y[1:] for y in Y), xp.zeros((n_tags, n_tags), "f"))

@@ -55,7 +55,8 @@ def constraint_masks(scheme: Optional[str], labels: Tuple[str, ...]) -> Constrai
     n = len(labels)
     if scheme is None:
         return numpy.ones((n, n), bool), numpy.ones(n, bool), numpy.ones(n, bool)
-    parts = [_split(check_scheme(scheme), label) for label in labels]
+    check_scheme(scheme)
+    parts = [_split(scheme, label) for label in labels]
     transitions = numpy.array([[_allowed(scheme, p, c) for c in parts] for p in parts], bool)
     start = numpy.array([p[0] in _STARTS[scheme] for p in parts], bool)
     end = numpy.array([p[0] in _ENDS[scheme] for p in parts], bool)

@@ -22,7 +22,7 @@ def build_crf_tagger_model(
     width = tok2vec.get_dim("nO") if tok2vec.has_dim("nO") else None
     emissions = Linear(nO, width, init_W=zero_init)
     crf = CRF(nO, init_transitions=init_transitions)
-    model = chain(tok2vec, with_array(emissions), crf)
+    model: Model[List[Doc], ChainScores] = chain(tok2vec, with_array(emissions), crf)
     model.set_ref("tok2vec", tok2vec)
     model.set_ref("output_layer", emissions)
     model.set_ref("crf", crf)
