@@ -8,7 +8,8 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.training import Example
 
-from .sighan import PARTS, PathLike, read_segmented, select_lines, split_sentence
+from .sighan import PARTS, PathLike, read_lines, read_segmented, select_lines, split_sentence
+from .whitespace import split_words
 
 
 def make_example(nlp: Language, words: Sequence[str]) -> Example:
@@ -63,11 +64,11 @@ _HOLDOUT_HINTS = {
 def _check_not_empty(path: Path, holdout: float, part: str) -> None:
     """Raise a ValueError naming the file and settings if the selected part has no words: reading the file
     here, when the config is resolved, stops a run before training instead of scoring 0.00 throughout."""
-    lines = read_segmented(path)
+    lines = read_lines(path)
     selected = select_lines(len(lines), holdout, part)
-    if any(lines[index] for index in selected):
+    if any(split_words(lines[index]) for index in selected):
         return
-    if not any(lines):
+    if not any(map(split_words, lines)):
         what = f"its {len(lines)} lines are all blank" if lines else "the file is empty"
         raise ValueError(f"SighanCorpus: {path} has no words ({what}); point the corpus at a segmented file")
     raise ValueError(
