@@ -243,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _raise_terminated(signum: int, frame) -> None:
+    """SIGTERM handler: unwind like Ctrl-C."""
     raise Terminated()
 
 
