@@ -9,10 +9,13 @@ from typing import Dict, List, Optional
 
 
 def parse_files(items: List[str]) -> Dict[str, str]:
-    """VAR=PATH arguments as a dict; raise naming an argument without '='."""
-    bad = [item for item in items if "=" not in item or item.startswith("=")]
-    if bad:
-        raise ValueError(f"expected VAR=PATH, got {bad[0]!r}")
+    """VAR=PATH arguments as a dict; raise naming an argument without a variable, '=' or path."""
+    for item in items:
+        var, equals, path = item.partition("=")
+        if not (var and equals and path):
+            raise ValueError(
+                f"expected VAR=PATH (a project variable and a file, e.g. train=assets/train.utf8), got {item!r}"
+            )
     return dict(item.split("=", 1) for item in items)
 
 
@@ -34,7 +37,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             archive.extractall(args.dest)
         missing = [var for var in missing if not Path(files[var]).is_file()]
     for var in missing:
-        print(f"error: vars.{var}: file not found: {files[var]}", file=sys.stderr)
+        problem = "is a directory, not a file" if Path(files[var]).is_dir() else "file not found"
+        print(f"error: vars.{var}: {problem}: {files[var]}", file=sys.stderr)
     if missing:
         example = " ".join(f"--vars.{var} /path/to/file" for var in missing)
         print(

@@ -2,12 +2,23 @@
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import List, Optional
 
+from .cws.atomic import atomic_write
 from .cws.bakeoff import BakeoffScore, score_files
-from .cws.sighan import read_lines, write_segmented
+from .cws.parallel import WorkerError
+
+EXIT_ERROR = 2
+EXIT_SIGINT = 130  # 128 + SIGINT, as shells report it
+EXIT_SIGTERM = 143  # 128 + SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that the same clean-up runs."""
 
 
 def add_segment_parser(subparsers: "argparse._SubParsersAction") -> None:
@@ -16,25 +27,44 @@ def add_segment_parser(subparsers: "argparse._SubParsersAction") -> None:
     parser.add_argument("model", help="a trained pipeline (directory or installed package name)")
     parser.add_argument("input", type=Path, help="UTF-8 text, one sentence per line")
     parser.add_argument("output", type=Path, help="words joined by two spaces, one line per input line")
-    parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--n-process", type=int, default=1, help="worker processes (CPU only), each loading the model")
+    parser.add_argument("--batch-size", type=int, default=256, help="lines per batch (>= 1)")
+    parser.add_argument(
+        "--n-process",
+        type=int,
+        default=1,
+        help="worker processes (CPU only), each loading the model; capped at the CPUs and the batches of work",
+    )
     parser.add_argument("--gpu-id", type=int, default=-1, help="GPU to use; -1 for CPU")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar and no messages, only errors")
     parser.set_defaults(func=run_segment)
 
 
 def run_segment(args: argparse.Namespace) -> int:
     """Segment args.input line by line with args.model and write args.output."""
-    import spacy
+    return run_segment_locally(args)
 
-    from .cws.parallel import segment_lines
 
-    if args.gpu_id >= 0:
-        if args.n_process > 1:
-            raise ValueError(f"--n-process {args.n_process} runs on the CPU: use one process with --gpu-id.")
-        spacy.require_gpu(args.gpu_id)
-    lines = read_lines(args.input)
-    write_segmented(args.output, segment_lines(args.model, lines, batch_size=args.batch_size, n_process=args.n_process))
-    print(f"segmented {len(lines)} lines of {args.input} into {args.output}")
+def run_segment_locally(args: argparse.Namespace) -> int:
+    """Segment on this machine, in this process or --n-process workers; OUTPUT appears only when complete."""
+    from .cws.segment_file import segment_file
+
+    done = segment_file(
+        args.model,
+        args.input,
+        args.output,
+        batch_size=args.batch_size,
+        n_process=args.n_process,
+        gpu_id=args.gpu_id,
+        progress=not args.quiet,
+    )
+    if not args.quiet:
+        if done.n_process < args.n_process:
+            print(
+                f"note: used {done.n_process} worker process(es), not {args.n_process}: "
+                "capped at the CPUs and the batches of work",
+                file=sys.stderr,
+            )
+        print(f"segmented {done.lines} lines of {args.input} into {args.output}")
     return 0
 
 
@@ -75,7 +105,8 @@ def run_score(args: argparse.Namespace) -> int:
     print(format_score(score))
     if args.json_path is not None:
         report = {"gold": str(args.gold), "pred": str(args.pred), "words": str(args.words) if args.words else None}
-        args.json_path.write_text(json.dumps({**report, **score.to_dict()}, indent=2) + "\n", encoding="utf-8")
+        with atomic_write(args.json_path, "w", encoding="utf-8") as file:
+            file.write(json.dumps({**report, **score.to_dict()}, indent=2) + "\n")
     return 0
 
 
@@ -96,11 +127,16 @@ def run_convert(args: argparse.Namespace) -> int:
     from spacy.tokens import DocBin
 
     from .cws.corpus import create_sighan_corpus
+    from .cws.sighan import check_readable
 
+    check_readable(args.input)
     corpus = create_sighan_corpus(args.input, max_length=args.max_length, holdout=args.holdout, part=args.part)
     nlp = spacy.blank("zh")
     docs = [eg.reference for eg in corpus(nlp)]
-    DocBin(docs=docs).to_disk(args.output)
+    if not docs:
+        raise ValueError(f"{args.input}: no sentences to convert (part {args.part!r}, holdout {args.holdout})")
+    with atomic_write(args.output, "wb") as file:
+        file.write(DocBin(docs=docs).to_bytes())
     print(f"wrote {len(docs)} docs from {args.input} to {args.output}")
     return 0
 
@@ -206,11 +242,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _raise_terminated(signum: int, frame) -> None:
+    """SIGTERM handler: unwind like Ctrl-C."""
+    raise Terminated()
+
+
 def main(argv: Optional[List[str]] = None) -> int:
-    """Run the command in argv; bad input files exit with code 2 and a one-line message."""
+    """Run the command in argv. Bad input exits with code 2 and a one-line message; Ctrl-C with 130 and
+    SIGTERM with 143, each with a one-line message and without leaving a partial output file."""
     args = build_parser().parse_args(argv)
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if on_main_thread else None
     try:
         return args.func(args)
-    except (ValueError, OSError) as err:
+    except (ValueError, OSError, WorkerError) as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
+        return EXIT_ERROR
+    except KeyboardInterrupt as err:
+        signal_name = "terminated" if isinstance(err, Terminated) else "interrupted"
+        print(f"{signal_name}: stopped; no partial output was written", file=sys.stderr)
+        return EXIT_SIGTERM if isinstance(err, Terminated) else EXIT_SIGINT
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

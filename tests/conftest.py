@@ -90,3 +90,37 @@ def tiny_bert(tmp_path_factory):
     """Directory of a tiny BERT whose vocabulary covers the toy language and CJK characters."""
     chars = [chr(c) for c in range(0x4E00, 0x4E00 + 3000)] + list("，。、；：？！“”（）《》0123456789")
     return build_tiny_bert(tmp_path_factory.mktemp("tiny_bert"), list(WORD_TAGS) + chars)
+
+
+TOY_WORDS = ["中国", "人民", "银行", "的", "发展", "很", "快", "。", "我们", "今天", "学习", "历史", "，", "AB"]
+
+
+@pytest.fixture(scope="session")
+def tiny_segmenter(tmp_path_factory) -> Path:
+    """Directory of a crf_segmenter trained for a few steps on a toy vocabulary (quality is not the point)."""
+    import spacy
+
+    from spacy_crf_lr.cws.corpus import make_example
+
+    rng = random.Random(0)
+    nlp = spacy.blank("zh")
+    tok2vec = {
+        "@architectures": "spacy.Tok2Vec.v2",
+        "embed": {"@architectures": "spacy_crf_lr.CharEmbed.v1", "width": 16, "rows": 200, "bigram_rows": 200},
+        "encode": {
+            "@architectures": "spacy.MaxoutWindowEncoder.v2",
+            "width": 16,
+            "depth": 1,
+            "window_size": 1,
+            "maxout_pieces": 2,
+        },
+    }
+    nlp.add_pipe("crf_segmenter", config={"model": {"tok2vec": tok2vec}})
+    examples = [make_example(nlp, [rng.choice(TOY_WORDS) for _ in range(rng.randint(3, 10))]) for _ in range(80)]
+    optimizer = nlp.initialize(lambda: examples)
+    for _ in range(2):
+        for i in range(0, len(examples), 16):
+            nlp.update(examples[i : i + 16], sgd=optimizer)
+    path = tmp_path_factory.mktemp("tiny_segmenter") / "model"
+    nlp.to_disk(path)
+    return path

@@ -150,6 +150,22 @@ def test_cli_error_exits_2_with_one_line(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("text, what", [("", "the file is empty"), ("\n  \n", "its 2 lines are all blank")])
+def test_cli_refuses_to_score_no_words(tmp_path, text, what):
+    gold = write(tmp_path / "gold.utf8", text)
+    pred = write(tmp_path / "pred.utf8", text)
+    result = run_cli("score", str(gold), str(pred), "--json", str(tmp_path / "score.json"))
+    assert result.returncode == 2
+    assert result.stderr == f"error: {gold}: no words to score ({what}); give a segmented gold file\n"
+    assert not (tmp_path / "score.json").exists()
+
+
+def test_bom_and_unicode_whitespace_are_not_characters(tmp_path):
+    gold = write(tmp_path / "gold.utf8", "\ufeff中国\xa0人民\u2029银行\n")
+    pred = write(tmp_path / "pred.utf8", "中国  人民  银行\n")
+    assert score_files(gold, pred).f == 1.0
+
+
 def test_pku_gold_against_itself():
     gold = require_pku("pku_test_gold.utf8")
     score = score_files(gold, gold, require_pku("pku_training_words.utf8"))

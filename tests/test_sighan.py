@@ -9,12 +9,15 @@ from conftest import require_pku
 
 from spacy_crf_lr.cws.corpus import create_sighan_corpus
 from spacy_crf_lr.cws.sighan import (
+    read_lines,
+    read_lines_and_bom,
     read_segmented,
     read_word_list,
     split_sentence,
     split_words,
     write_segmented,
 )
+from spacy_crf_lr.cws.whitespace import SEPARATORS
 
 LINES = ["我们  是  学生  。", "", "今天  天气  很  好", "你们  来  了  吗  ？", "中国  人民  银行"]
 
@@ -43,6 +46,34 @@ def nlp():
 )
 def test_split_words_on_any_separator_run(line):
     assert split_words(line) == ["中国", "人民", "银行"]
+
+
+@pytest.mark.parametrize("space", list(SEPARATORS))
+def test_every_whitespace_character_separates_words(space):
+    assert split_words(f"{space}中国{space}人民{space}{space}银行{space}") == ["中国", "人民", "银行"]
+
+
+@pytest.mark.parametrize("mark", ["\u200b", "\ufeff", "\u0301", "\x00"])
+def test_other_characters_are_part_of_words(mark):
+    assert split_words(f"中{mark}国  人民") == [f"中{mark}国", "人民"]
+
+
+def test_leading_bom_is_encoding_not_a_word(tmp_path):
+    path = tmp_path / "bom.utf8"
+    path.write_bytes("\ufeff中国  人民\r\n\ufeff银行\r\n".encode())
+    assert read_lines_and_bom(path) == (["中国  人民", "\ufeff银行"], True)
+    assert read_segmented(path) == [["中国", "人民"], ["\ufeff银行"]]
+    write_segmented(tmp_path / "out.utf8", [["中国", "人民"]], bom=True)
+    assert (tmp_path / "out.utf8").read_bytes() == "\ufeff中国  人民\n".encode()
+    assert read_lines_and_bom(tmp_path / "out.utf8") == (["中国  人民"], True)
+    assert read_lines_and_bom(write_lines(tmp_path / "plain.utf8", ["中国"])) == (["中国"], False)
+
+
+def test_reading_a_directory_or_missing_file_says_so(tmp_path):
+    with pytest.raises(ValueError, match="is a directory, not a file"):
+        read_lines(tmp_path)
+    with pytest.raises(ValueError, match="nowhere.utf8: file not found"):
+        read_lines(tmp_path / "nowhere.utf8")
 
 
 def test_read_segmented_crlf_trailing_spaces_and_empty_lines(tmp_path):
@@ -175,6 +206,41 @@ def test_corpus_argument_errors(tmp_path, kwargs, message):
     path = write_lines(tmp_path / "train.utf8", LINES)
     with pytest.raises(ValueError, match=message):
         create_sighan_corpus(path, **kwargs)
+
+
+def test_nbsp_inside_a_gold_word_separates_and_trains(tmp_path, nlp):
+    path = write_lines(tmp_path / "train.utf8", ["中\xa0国  人民\u2009银行", "我们\u3000学习"] * 4)
+    examples = list(create_sighan_corpus(path)(nlp))
+    assert [token.text for token in examples[0].reference] == ["中", "国", "人民", "银行"]
+    segmenter = nlp.add_pipe("crf_segmenter")
+    optimizer = nlp.initialize(lambda: examples)
+    losses = nlp.update(examples, sgd=optimizer)
+    assert losses[segmenter.name] > 0
+
+
+@pytest.mark.parametrize(
+    "lines, kwargs, message",
+    [
+        (
+            LINES,
+            {"holdout": 0.05, "part": "dev"},
+            r"part 'dev' of .*train.utf8 is empty: holdout = 0.05 of its 5 lines",
+        ),
+        (["中国", "", ""], {"holdout": 0.5, "part": "dev"}, r"selects 2 lines, none with words; raise holdout"),
+        (["中国", "人民"], {"holdout": 0.9, "part": "train"}, r"part 'train' .* lower holdout"),
+        ([], {}, r"train.utf8 has no words \(the file is empty\)"),
+        (["", "  "], {"part": "all"}, r"train.utf8 has no words \(its 2 lines are all blank\)"),
+    ],
+)
+def test_empty_part_stops_when_the_reader_is_created(tmp_path, lines, kwargs, message):
+    path = write_lines(tmp_path / "train.utf8", lines)
+    with pytest.raises(ValueError, match=message):
+        spacy.registry.resolve({"c": {"@readers": "spacy_crf_lr.SighanCorpus.v1", "path": str(path), **kwargs}})
+
+
+def test_corpus_directory_is_not_a_file(tmp_path):
+    with pytest.raises(ValueError, match=r"is a directory, not a file"):
+        create_sighan_corpus(tmp_path)
 
 
 def test_corpus_missing_file_names_path_and_variable(tmp_path):

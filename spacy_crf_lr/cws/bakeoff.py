@@ -138,4 +138,7 @@ def score_files(gold_path: PathLike, pred_path: PathLike, words_path: Optional[P
     vocab = read_word_list(words_path) if words_path is not None else None
     _drop_final_empty_line(gold, pred)
     check_lines(gold, pred, gold_path, pred_path)
+    if not any(gold):
+        what = f"its {len(gold)} lines are all blank" if gold else "the file is empty"
+        raise ValueError(f"{gold_path}: no words to score ({what}); give a segmented gold file")
     return score_lines(gold, pred, vocab)

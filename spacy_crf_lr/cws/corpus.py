@@ -8,7 +8,8 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.training import Example
 
-from .sighan import PARTS, PathLike, read_segmented, select_lines, split_sentence
+from .sighan import PARTS, PathLike, read_lines, read_segmented, select_lines, split_sentence
+from .whitespace import split_words
 
 
 def make_example(nlp: Language, words: Sequence[str]) -> Example:
@@ -47,9 +48,33 @@ def _check_path(path: Optional[PathLike]) -> Path:
     hint = "set [paths] train / dev in the config (or --paths.train / --paths.dev, or the project.yml vars)"
     if path is None or str(path) == "":
         raise ValueError(f"SighanCorpus: no path given; {hint} to a SIGHAN segmented file")
+    if Path(path).is_dir():
+        raise ValueError(f"SighanCorpus: {path} is a directory, not a file; {hint} to a SIGHAN segmented file")
     if not Path(path).is_file():
         raise ValueError(f"SighanCorpus: file not found: {path}; {hint} to an existing SIGHAN segmented file")
     return Path(path)
+
+
+_HOLDOUT_HINTS = {
+    "dev": "raise holdout (to at least {least:.2g}), or read a separate dev file with part 'all'",
+    "train": "lower holdout",
+}
+
+
+def _check_not_empty(path: Path, holdout: float, part: str) -> None:
+    """Raise a ValueError naming the file and settings if the selected part has no words: reading the file
+    here, when the config is resolved, stops a run before training instead of scoring 0.00 throughout."""
+    lines = read_lines(path)
+    selected = select_lines(len(lines), holdout, part)
+    if any(split_words(lines[index]) for index in selected):
+        return
+    if not any(map(split_words, lines)):
+        what = f"its {len(lines)} lines are all blank" if lines else "the file is empty"
+        raise ValueError(f"SighanCorpus: {path} has no words ({what}); point the corpus at a segmented file")
+    raise ValueError(
+        f"SighanCorpus: part {part!r} of {path} is empty: holdout = {holdout} of its {len(lines)} lines selects "
+        f"{len(selected)} lines, none with words; {_HOLDOUT_HINTS[part].format(least=1 / len(lines))}"
+    )
 
 
 def _check_arguments(max_length: int, holdout: float, part: str, limit: int) -> None:
@@ -76,4 +101,6 @@ def create_sighan_corpus(
 ) -> Callable[[Language], Iterator[Example]]:
     """Create a reader of Examples from a SIGHAN segmented file, holding out its last lines as "dev"."""
     _check_arguments(max_length, holdout, part, limit)
-    return SighanCorpus(_check_path(path), max_length=max_length, holdout=holdout, part=part, limit=limit)
+    path = _check_path(path)
+    _check_not_empty(path, holdout, part)
+    return SighanCorpus(path, max_length=max_length, holdout=holdout, part=part, limit=limit)

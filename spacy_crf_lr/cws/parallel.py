@@ -1,42 +1,154 @@
-"""Segmenting many lines in worker processes that send back words, not Docs."""
+"""Segmenting many lines, here or in worker processes that send back words, not Docs; a failed worker ends the run."""
 
-from multiprocessing import Pool
-from typing import Iterator, List, Sequence, Tuple
+import os
+import signal
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Deque, Iterator, List, Optional, Sequence
+
+from .whitespace import split_words
+
+CHUNKS_PER_WORKER = 2  # chunks queued per worker: enough to keep it busy, few enough to bound memory
+PR_SET_PDEATHSIG = 1  # Linux prctl option: a signal for this process when its parent dies
 
 _worker_nlp = None  # the pipeline loaded by this worker process
+_worker_error: Optional[str] = None  # why this worker could not load the pipeline
+
+
+class WorkerError(RuntimeError):
+    """A worker process could not load the model, failed on its lines, or died."""
+
+
+def iter_words(nlp, lines: Sequence[str], batch_size: int) -> Iterator[List[str]]:
+    """The words of each line: token texts split on separators, so whitespace is left out and nothing else."""
+    for doc in nlp.pipe(lines, batch_size=batch_size):
+        yield [word for token in doc for word in split_words(token.text)]
 
 
 def words_of(nlp, lines: Sequence[str], batch_size: int) -> List[List[str]]:
-    """The words of each line (whitespace tokens left out)."""
-    return [[t.text for t in doc if not t.is_space] for doc in nlp.pipe(lines, batch_size=batch_size)]
+    """The words of each line (whitespace left out), as a list."""
+    return list(iter_words(nlp, lines, batch_size))
 
 
-def _load(model: str) -> None:
-    global _worker_nlp
-    import spacy
+def check_count(name: str, value: int) -> int:
+    """Return value, or raise a ValueError naming the setting if it is not a whole number >= 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}.")
+    return value
 
-    _worker_nlp = spacy.load(model)
+
+def available_cpus() -> int:
+    """The number of CPUs this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
-def _words_of_chunk(chunk: Tuple[Sequence[str], int]) -> List[List[str]]:
-    lines, batch_size = chunk
+def usable_processes(n_process: int, n_lines: int, batch_size: int) -> int:
+    """n_process capped at the CPUs and at the number of batches of work (at least 1)."""
+    n_batches = -(-n_lines // batch_size)
+    return max(1, min(n_process, available_cpus(), n_batches))
+
+
+def _die_with_parent(parent: int) -> None:
+    """On Linux, have the kernel kill this worker when the parent dies; exit now if it already has."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _init_worker(model: str, parent: int) -> None:
+    """Load the pipeline once per worker. A failure is kept and reported with the first chunk: an
+    initializer that raises only breaks the pool, and the cause would be lost."""
+    global _worker_nlp, _worker_error
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent ends the workers
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's handler, inherited by fork, is not for workers
+    _die_with_parent(parent)
+    try:
+        import spacy
+
+        _worker_nlp = spacy.load(model)
+    except Exception as err:
+        _worker_error = f"{type(err).__name__}: {err}"
+
+
+def _words_of_chunk(lines: Sequence[str], batch_size: int) -> List[List[str]]:
+    """The words of a chunk of lines, in a worker."""
+    if _worker_error is not None:
+        raise WorkerError(f"a worker process could not load the model: {_worker_error}")
     return words_of(_worker_nlp, lines, batch_size)
+
+
+def _result(future: Future) -> List[List[str]]:
+    """A chunk's words, or a WorkerError naming why the worker failed."""
+    try:
+        return future.result()
+    except WorkerError:
+        raise
+    except BrokenProcessPool:
+        raise WorkerError("a worker process died (killed, or out of memory?); the run was stopped") from None
+    except Exception as err:
+        raise WorkerError(f"a worker process failed: {type(err).__name__}: {err}") from None
+
+
+def _stop(executor: ProcessPoolExecutor) -> None:
+    """Cancel queued chunks and end the workers now, without waiting for their current chunk."""
+    processes = list((getattr(executor, "_processes", None) or {}).values())  # no public handle on the workers
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout=5)
+        if process.is_alive():
+            process.kill()
+    executor.shutdown(wait=True)
+
+
+def words_in_workers(model: str, lines: Sequence[str], batch_size: int, n_process: int) -> Iterator[List[str]]:
+    """The words of each line, in order, from n_process workers that each load the model once and get
+    batch_size lines at a time. Any worker failure raises a WorkerError at once; closing the generator
+    (or an interruption) cancels the rest and ends the workers."""
+    executor = ProcessPoolExecutor(n_process, initializer=_init_worker, initargs=(model, os.getpid()))
+    starts = iter(range(0, len(lines), batch_size))
+    pending: Deque[Future] = deque()
+    finished = False
+    try:
+        for start in starts:
+            pending.append(executor.submit(_words_of_chunk, lines[start : start + batch_size], batch_size))
+            if len(pending) == CHUNKS_PER_WORKER * n_process:
+                break
+        while pending:
+            words = _result(pending.popleft())
+            start = next(starts, None)
+            if start is not None:
+                pending.append(executor.submit(_words_of_chunk, lines[start : start + batch_size], batch_size))
+            yield from words
+        finished = True
+    finally:
+        if finished:
+            executor.shutdown(wait=True)
+        else:
+            _stop(executor)
 
 
 def segment_lines(
     model: str, lines: Sequence[str], *, batch_size: int = 256, n_process: int = 1
 ) -> Iterator[List[str]]:
-    """The words of each line, in order. With n_process > 1, each worker process loads the model
-    once and returns plain word lists for batch_size lines at a time: much cheaper than spaCy's
-    nlp.pipe(n_process=...), which sends every Doc back to the parent as bytes."""
-    if not isinstance(n_process, int) or n_process < 1:
-        raise ValueError(f"n_process must be a whole number >= 1, got {n_process!r}.")
+    """The words of each line, in order. With n_process > 1 (capped at the CPUs and the batches of work),
+    worker processes each load the model once and return plain word lists for batch_size lines at a
+    time: much cheaper than spaCy's nlp.pipe(n_process=...), which sends every Doc back as bytes."""
+    check_count("batch_size", batch_size)
+    check_count("n_process", n_process)
+    n_process = usable_processes(n_process, len(lines), batch_size)
     if n_process == 1:
         import spacy
 
-        yield from words_of(spacy.load(model), lines, batch_size)
+        yield from iter_words(spacy.load(model), lines, batch_size)
         return
-    chunks = [(lines[i : i + batch_size], batch_size) for i in range(0, len(lines), batch_size)]
-    with Pool(n_process, initializer=_load, initargs=(model,)) as pool:
-        for words in pool.imap(_words_of_chunk, chunks):
-            yield from words
+    yield from words_in_workers(model, lines, batch_size, n_process)

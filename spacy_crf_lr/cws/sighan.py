@@ -1,35 +1,53 @@
-"""Read and write SIGHAN bakeoff segmentation files, and split them into training chunks (no spaCy)."""
+"""Read and write SIGHAN bakeoff segmentation files, and split them into training chunks (no spaCy).
+Words are separated by runs of whitespace as .whitespace defines it (str.isspace)."""
 
-import re
+import codecs
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence, Set, Union
+from typing import Iterable, List, Optional, Sequence, Set, Tuple, Union
 
-# Word separators: ASCII whitespace and U+3000 (the official `score` script treats both as spaces).
-SEPARATORS = " \t\f\v\u3000"
-_SEPARATOR_RUN = re.compile(f"[{re.escape(SEPARATORS)}]+")
+from .atomic import atomic_write
+from .whitespace import SEPARATORS, split_words, strip_separators  # noqa: F401 (SEPARATORS: importable from here)
+
 # A chunk may end right after a word ending in one of these marks.
 PUNCTUATION = frozenset("。，！？；：、,.!?;:．…｡､﹐﹑﹒﹔﹕﹖﹗")
 PARTS = ("train", "dev", "all")
 PathLike = Union[str, Path]
 
 
-def read_lines(path: PathLike) -> List[str]:
-    """Read a UTF-8 file into lines without their LF/CRLF endings; a ValueError names file and line on bad UTF-8."""
-    data = Path(path).read_bytes()
+def check_readable(path: PathLike) -> Path:
+    """Return path as a Path, or raise a ValueError saying it is a directory or missing."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path}: is a directory, not a file")
+    if not path.is_file():
+        raise ValueError(f"{path}: file not found")
+    return path
+
+
+def read_text(path: PathLike) -> str:
+    """Read a UTF-8 file; a ValueError names the file (and line, on bad UTF-8) when it cannot be read."""
+    data = check_readable(path).read_bytes()
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as err:
         line = data.count(b"\n", 0, err.start) + 1
         raise ValueError(f"{path}: line {line}: invalid UTF-8 ({err.reason} at byte {err.start})") from None
-    lines = text.split("\n")
+
+
+def read_lines_and_bom(path: PathLike) -> Tuple[List[str], bool]:
+    """Read a UTF-8 file into lines without their LF/CRLF endings, and whether it began with a BOM
+    (U+FEFF, the encoding's mark: not part of the first line)."""
+    text = read_text(path)
+    bom = text.startswith(codecs.BOM_UTF8.decode("utf-8"))
+    lines = text[1 if bom else 0 :].split("\n")
     if lines[-1] == "":
         lines.pop()
-    return [line.rstrip("\r") for line in lines]
+    return [line.rstrip("\r") for line in lines], bom
 
 
-def split_words(line: str) -> List[str]:
-    """Split one segmented line into words on runs of spaces, tabs and U+3000."""
-    return [word for word in _SEPARATOR_RUN.split(line) if word]
+def read_lines(path: PathLike) -> List[str]:
+    """Read a UTF-8 file (a leading BOM is dropped) into lines without their LF/CRLF endings."""
+    return read_lines_and_bom(path)[0]
 
 
 def read_segmented(path: PathLike) -> List[List[str]]:
@@ -39,14 +57,18 @@ def read_segmented(path: PathLike) -> List[List[str]]:
 
 def read_word_list(path: PathLike) -> Set[str]:
     """Read a training word list (one word per line, surrounding whitespace ignored)."""
-    return {word for word in (line.strip(SEPARATORS) for line in read_lines(path)) if word}
+    return {word for word in (strip_separators(line) for line in read_lines(path)) if word}
 
 
-def write_segmented(path: PathLike, sentences: Iterable[Sequence[str]]) -> None:
-    """Write one line per sentence, words joined by two spaces, with LF line endings."""
-    with Path(path).open("w", encoding="utf-8", newline="\n") as file:
+def write_segmented(path: PathLike, sentences: Iterable[Sequence[str]], *, bom: bool = False) -> int:
+    """Write one line per sentence, words joined by two spaces, with LF line endings (and a leading BOM
+    if bom); the file appears only when complete. Return the number of lines written."""
+    count = 0
+    with atomic_write(path, "w", encoding="utf-8-sig" if bom else "utf-8", newline="\n") as file:
         for words in sentences:
             file.write("  ".join(words) + "\n")
+            count += 1
+    return count
 
 
 def _cut_point(words: Sequence[str], start: int, max_length: int) -> int:

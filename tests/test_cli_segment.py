@@ -1,0 +1,232 @@
+"""`segment`: settings checked first, output written atomically, Ctrl-C and worker failures end the run cleanly."""
+
+import io
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, TOY_WORDS
+
+from spacy_crf_lr.cli import main
+from spacy_crf_lr.cws.atomic import atomic_write
+from spacy_crf_lr.cws.bakeoff import score_files
+from spacy_crf_lr.cws.parallel import WorkerError, segment_lines, usable_processes
+from spacy_crf_lr.cws.segment_file import with_progress
+
+OLD = "an earlier run's output\n"
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+
+
+def cli(*args: str, **kwargs) -> subprocess.Popen:
+    """Start `python -m spacy_crf_lr ARGS` in its own process group."""
+    command = [sys.executable, "-m", "spacy_crf_lr", *args]
+    return subprocess.Popen(
+        command, cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs
+    )
+
+
+@pytest.fixture
+def files(tmp_path):
+    """(input with two lines, an output file holding an earlier result)."""
+    source = tmp_path / "in.txt"
+    source.write_text("中国人民银行的发展很快。\n我们今天学习历史\n", encoding="utf-8")
+    output = tmp_path / "out.txt"
+    output.write_text(OLD, encoding="utf-8")
+    return source, output
+
+
+@pytest.fixture(scope="module")
+def long_input(tmp_path_factory) -> Path:
+    """A file long enough that segmenting it takes a few seconds."""
+    rng = random.Random(1)
+    lines = ["".join(rng.choice(TOY_WORDS) for _ in range(rng.randint(5, 30))) for _ in range(30000)]
+    path = tmp_path_factory.mktemp("long") / "long.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--batch-size", "0"], "--batch-size must be a whole number >= 1, got 0"),
+        (["--batch-size", "-5"], "--batch-size must be a whole number >= 1, got -5"),
+        (["--batch-size", "0", "--n-process", "2"], "--batch-size must be a whole number >= 1, got 0"),
+        (["--n-process", "0"], "--n-process must be a whole number >= 1, got 0"),
+        (["--n-process", "-3"], "--n-process must be a whole number >= 1, got -3"),
+        (["--gpu-id", "-2"], "--gpu-id must be a GPU number >= 0, or -1 for the CPU, got -2"),
+    ],
+)
+def test_bad_settings_exit_2_and_leave_the_output(tiny_segmenter, files, capsys, options, message):
+    source, output = files
+    assert main(["segment", str(tiny_segmenter), str(source), str(output), *options]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert output.read_text(encoding="utf-8") == OLD
+
+
+def test_missing_model_leaves_the_output(files, tmp_path, capsys):
+    source, output = files
+    assert main(["segment", str(tmp_path / "no-model"), str(source), str(output), "--n-process", "2"]) == 2
+    assert "no-model: not found" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["segment", str(tmp_path / "empty"), str(source), str(output)]) == 2
+    assert "not a trained pipeline (no config.cfg" in capsys.readouterr().err
+    assert output.read_text(encoding="utf-8") == OLD
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "in.txt", "out.txt"]
+
+
+def test_output_that_is_a_directory_or_the_input(tiny_segmenter, files, tmp_path, capsys):
+    source, _ = files
+    assert main(["segment", str(tiny_segmenter), str(source), str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err
+    assert main(["segment", str(tiny_segmenter), str(source), str(tmp_path / "nowhere" / "out.txt")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["segment", str(tiny_segmenter), str(source), str(source)]) == 2
+    assert "would replace the input" in capsys.readouterr().err
+
+
+def test_success_replaces_the_output_and_keeps_its_mode(tiny_segmenter, files, capsys):
+    source, output = files
+    output.chmod(0o640)
+    assert main(["segment", str(tiny_segmenter), str(source), str(output), "--quiet"]) == 0
+    assert capsys.readouterr() == ("", "")
+    assert output.read_text(encoding="utf-8").replace("  ", "").split("\n") == [
+        "中国人民银行的发展很快。",
+        "我们今天学习历史",
+        "",
+    ]
+    assert output.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in output.parent.iterdir()) == ["in.txt", "out.txt"]
+
+
+def test_atomic_write_keeps_the_old_file_on_any_error(tmp_path):
+    path = tmp_path / "out.txt"
+    path.write_text(OLD)
+    for error in (ValueError, KeyboardInterrupt):
+        with pytest.raises(error), atomic_write(path) as file:
+            file.write("half")
+            raise error()
+    assert path.read_text() == OLD and [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_ctrl_c_exits_130_without_output(tiny_segmenter, long_input, tmp_path):
+    output = tmp_path / "out.txt"
+    proc = cli("segment", str(tiny_segmenter), str(long_input), str(output), "--n-process", "2", start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".out.txt.*")):  # writing has begun
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "segment did not start writing"
+        time.sleep(0.05)
+    time.sleep(0.3)
+    os.killpg(proc.pid, signal.SIGINT)  # like Ctrl-C: the whole process group, workers included
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stderr
+    assert stderr == "interrupted: stopped; no partial output was written\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sigterm_exits_143_without_output(tiny_segmenter, long_input, tmp_path):
+    """In one process: the same clean-up as Ctrl-C."""
+    output = tmp_path / "out.txt"
+    proc = cli("segment", str(tiny_segmenter), str(long_input), str(output))
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".out.txt.*")):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    proc.terminate()
+    stdout, stderr = proc.communicate(timeout=30)
+    assert (proc.returncode, stderr) == (143, "terminated: stopped; no partial output was written\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def _children(pid: int) -> list:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    if not path.exists():
+        pytest.skip("needs Linux /proc/PID/task/PID/children")
+    return [int(child) for child in path.read_text().split()]
+
+
+def test_killed_worker_stops_the_run_with_one_error(tiny_segmenter, long_input, tmp_path):
+    output = tmp_path / "out.txt"
+    proc = cli("segment", str(tiny_segmenter), str(long_input), str(output), "--n-process", "2")
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".out.txt.*")):  # the workers have loaded the model and sent words
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    os.kill(_children(proc.pid)[0], signal.SIGKILL)
+    killed = time.monotonic()
+    stdout, stderr = proc.communicate(timeout=60)
+    assert time.monotonic() - killed < 20
+    assert proc.returncode == 2
+    assert stderr == "error: a worker process died (killed, or out of memory?); the run was stopped\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_model_that_fails_in_the_workers_stops_with_its_cause(tmp_path):
+    start = time.monotonic()
+    with pytest.raises(WorkerError, match=r"could not load the model: OSError: \[E050\] Can't find model"):
+        list(segment_lines(str(tmp_path / "missing"), ["中国"] * 40, batch_size=4, n_process=2))
+    assert time.monotonic() - start < 60  # workers load spaCy first; the old Pool respawned them forever
+
+
+def test_processes_are_capped_at_the_work_and_the_cpus(tiny_segmenter, files, capsys):
+    assert usable_processes(64, 4, 256) == 1
+    assert usable_processes(64, 10_000, 1) <= (os.cpu_count() or 1)
+    assert usable_processes(3, 0, 256) == 1
+    source, output = files
+    start = time.monotonic()
+    assert main(["segment", str(tiny_segmenter), str(source), str(output), "--n-process", "64"]) == 0
+    assert time.monotonic() - start < 30
+    assert "note: used 1 worker process(es), not 64" in capsys.readouterr().err
+
+
+def test_bom_is_kept_and_never_a_word(tiny_segmenter, tmp_path):
+    source, output = tmp_path / "in.txt", tmp_path / "out.txt"
+    source.write_bytes("\ufeff中国人民\n银行\n".encode())
+    assert main(["segment", str(tiny_segmenter), str(source), str(output), "--quiet"]) == 0
+    data = output.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf") and not data[3:].startswith(b"\xef\xbb\xbf")
+    assert score_files(source, output).gold_words == 2
+    source.write_bytes("中国人民\n".encode())
+    assert main(["segment", str(tiny_segmenter), str(source), str(output), "--quiet"]) == 0
+    assert not output.read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+def test_whitespace_of_every_kind_round_trips_through_score(tiny_segmenter, tmp_path):
+    odd = ["\xa0", "\u2009", "\x0b", "\x1c", "\x1d", "\x1e", "\x85", "\u2029", "\u3000", "\t", "\x0c"]
+    lines = [f"中国{space}人民银行" for space in odd] + ["中\u200b国\ufeff人民", "银行\r", "  "]
+    source, output = tmp_path / "in.txt", tmp_path / "out.txt"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8", newline="")
+    assert main(["segment", str(tiny_segmenter), str(source), str(output), "--quiet"]) == 0
+    written = output.read_text(encoding="utf-8").split("\n")
+    assert len(written) == len(lines) + 1
+    assert not any(space in "".join(written) for space in odd)
+    assert "\u200b" in written[-4] and "\ufeff" in written[-4]  # not separators: they are kept
+    assert score_files(source, output).gold_words == 2 * len(odd) + 2  # score accepts our own output
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("stream, enabled, shown", [(Terminal(), True, True), (Terminal(), False, False)])
+def test_progress_bar_only_on_a_terminal_unless_quiet(monkeypatch, stream, enabled, shown):
+    monkeypatch.setattr("spacy_crf_lr.cws.segment_file.PROGRESS_DELAY", 0)
+    lines = ["中国人民"] * 50
+    words = [["中国", "人民"]] * 50
+    assert list(with_progress(words, lines, enabled=enabled, stream=stream)) == words
+    assert ("200/200" in stream.getvalue()) == shown
+    plain = io.StringIO()
+    list(with_progress(words, lines, enabled=True, stream=plain))
+    assert plain.getvalue() == ""
+
+
+def test_a_short_segmentation_is_an_error_not_a_short_file():
+    with pytest.raises(RuntimeError, match="stopped after 1 of 2 lines"):
+        list(with_progress([["中国"]], ["中国", "人民"], enabled=False))
