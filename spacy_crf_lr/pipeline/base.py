@@ -12,33 +12,23 @@ import numpy
 from spacy.errors import Errors
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
-from spacy.tokens import Doc, Token
+from spacy.tokens import Doc
 from spacy.training import Example, validate_examples, validate_get_examples
 from thinc.api import Model, NumpyOps, Ops, set_dropout_rate
 
 from ..crf.chain_ops import ChainScores, forward_backward, negative_log_likelihood, valid_mask, viterbi
 from ..crf.layer import CRF_PARAM_NAMES, set_crf_labels
 from ..crf.schemes import check_scheme, constraint_masks, find_violation
+from . import probs as _probs  # noqa: F401  (registers token._.crf_prob and token._.crf_probs)
 
 Decoder = Literal["crf", "softmax"]
 # Where the chain algorithms (forward-backward, Viterbi) run: on the CPU, or on the model's device.
 CRFDevice = Literal["cpu", "model"]
 Scheme = Optional[Literal["BMES", "BIO", "BILUO"]]
 CPU_OPS = NumpyOps()
-PROBS_KEY = "spacy_crf_lr.probs"  # doc.user_data key: probability of each token's label
 
 # (tag ids, probability of each chosen tag or None when not computed) per doc
 Predictions = Tuple[List[numpy.ndarray], List[Optional[numpy.ndarray]]]
-
-
-def _token_prob(token: Token) -> Optional[float]:
-    """Probability the last CRF component gave this token's label (None if none ran)."""
-    probs = token.doc.user_data.get(PROBS_KEY)
-    return None if probs is None else probs[token.i]
-
-
-if not Token.has_extension("crf_prob"):
-    Token.set_extension("crf_prob", getter=_token_prob)
 
 
 def check_setting(name: str, value, allowed: Sequence) -> None:

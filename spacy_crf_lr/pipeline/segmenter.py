@@ -10,8 +10,10 @@ from spacy.training import Example
 from spacy.util import minibatch
 from thinc.api import Config, Model
 
-from ..cws.words import BMES, char_tags, is_plain, merge_words, word_starts, words_doc
-from .base import PROBS_KEY, CRFDevice, CRFPipe, Decoder, Predictions
+from ..cws.spans import clear_spans, restore_spans, save_spans
+from ..cws.words import BMES, char_tags, is_plain, merge_words, word_offsets, word_starts, words_doc
+from .base import CRFDevice, CRFPipe, Decoder, Predictions
+from .probs import set_probs
 
 DEFAULT_MODEL_CONFIG = """
 [model]
@@ -121,21 +123,28 @@ class CRFSegmenter(CRFPipe):
         """Merge each doc's characters into words in place (spaCy's retokenizer)."""
         docs = list(docs)
         for doc, (starts, probs) in zip(docs, self.word_starts_and_probs(docs, predictions)):
-            doc.user_data[PROBS_KEY] = probs
-            merge_words(doc, starts)
+            self._segment_one(doc, starts, probs, in_place=True)
 
     def segment(self, docs: Sequence[Doc], predictions: Predictions) -> List[Doc]:
         """The docs segmented into words: a new Doc of the words for a plain doc (much faster than
-        the retokenizer, above all on GPU), the doc merged in place if it carries token annotations."""
-        segmented = []
-        for doc, (starts, probs) in zip(docs, self.word_starts_and_probs(docs, predictions)):
-            if len(doc) and is_plain(doc):
-                doc = words_doc(doc, starts)
-            else:
-                merge_words(doc, starts)
-            doc.user_data[PROBS_KEY] = probs
-            segmented.append(doc)
-        return segmented
+        the retokenizer, above all on GPU), the doc merged in place if it carries token annotations.
+        Entities and span groups stay on their characters (a span with an edge inside a word is refused)."""
+        return [
+            self._segment_one(doc, starts, probs, in_place=False)
+            for doc, (starts, probs) in zip(docs, self.word_starts_and_probs(docs, predictions))
+        ]
+
+    def _segment_one(self, doc: Doc, starts: List[int], probs: Optional[list], in_place: bool) -> Doc:
+        """doc's characters made words (in place, or as a new Doc when allowed), spans and probabilities kept."""
+        saved = save_spans(doc, *word_offsets(doc, starts)) if len(doc) else None
+        if not in_place and len(doc) and is_plain(doc, spans=False):
+            doc = words_doc(doc, starts)
+        else:
+            clear_spans(doc)
+            merge_words(doc, starts)
+        restore_spans(doc, saved)
+        set_probs(doc, self.name, probs)
+        return doc
 
     def __call__(self, doc: Doc) -> Doc:
         """Segment one doc; the result may be a new Doc object (see `segment`)."""
