@@ -1,8 +1,10 @@
 """The `crf_segmenter` component: Chinese word segmentation as BMES tagging of characters."""
 
-from typing import Callable, Iterable, Iterator, List, Literal, Optional, Sequence, Tuple
+from pathlib import Path
+from typing import Callable, Collection, Dict, Iterable, Iterator, List, Literal, Optional, Sequence, Tuple
 
 import numpy
+import srsly
 from pydantic import StrictBool
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -10,6 +12,7 @@ from spacy.training import Example
 from spacy.util import minibatch
 from thinc.api import Config, Model
 
+from ..cws.sighan import read_word_list
 from ..cws.spans import clear_spans, restore_spans, save_spans
 from ..cws.words import BMES, char_tags, is_plain, merge_words, word_offsets, word_starts, words_doc
 from .base import CRFDevice, CRFPipe, Decoder, Predictions
@@ -97,15 +100,36 @@ class CRFSegmenter(CRFPipe):
             probabilities=probabilities,
             scorer=scorer,
         )
+        # The scorer's training word list, read at initialize and saved with the model (file `words`),
+        # so that OOV/IV recall need no file outside the model.
+        self.known_words: Optional[frozenset] = None
 
     def gold_tags(self, example: Example) -> List[Optional[str]]:
         return char_tags(example)
 
     def initialize(self, get_examples, *, nlp=None, labels=None) -> None:
-        """Initialize with the BMES labels (other labels are refused)."""
+        """Initialize with the BMES labels (other labels are refused); keep the scorer's word list."""
         if labels is not None and tuple(labels) != BMES:
             raise ValueError(f"crf_segmenter labels are always {list(BMES)}, got {list(labels)}.")
         super().initialize(get_examples, nlp=nlp, labels=BMES)
+        words_path = getattr(self.scorer, "words_path", None)
+        if words_path:
+            if not Path(words_path).is_file():
+                raise ValueError(f"The scorer's word list (scorer.words) {words_path} does not exist.")
+            self.known_words = frozenset(read_word_list(words_path))
+
+    def score(self, examples: Iterable[Example], **kwargs) -> Dict:
+        """The scorer's scores, with the word list kept in the model (if any) for OOV/IV recall."""
+        return super().score(examples, **{"known_words": self.known_words, **kwargs})
+
+    def _parts(self) -> Dict[str, Tuple[Callable[[], bytes], Callable[[bytes], None]]]:
+        """cfg and model, and the training word list `words` (msgpack list) when the model keeps one."""
+        words = None if self.known_words is None else sorted(self.known_words)
+        return {**super()._parts(), "words": (lambda: srsly.msgpack_dumps(words), self._read_words)}
+
+    def _read_words(self, data: bytes) -> None:
+        words: Optional[Collection[str]] = srsly.msgpack_loads(data)
+        self.known_words = None if words is None else frozenset(words)
 
     def word_starts_and_probs(
         self, docs: Sequence[Doc], predictions: Predictions
