@@ -8,6 +8,7 @@ from typing import List, Optional
 
 from .cws.bakeoff import BakeoffScore, score_files
 from .cws.sighan import read_lines, write_segmented
+from .recipes import add_init_config_parser
 
 
 def add_segment_parser(subparsers: "argparse._SubParsersAction") -> None:
@@ -203,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_segment_parser(subparsers)
     add_convert_parser(subparsers)
     add_inspect_parser(subparsers)
+    add_init_config_parser(subparsers)
     return parser
 
 

@@ -65,3 +65,28 @@ def test_spacy_debug_data_and_debug_model_run(trained_cnn, config):
     paths = ["--paths.train", str(train), "--paths.dev", str(train)]
     python("-m", "spacy", "debug", "data", str(path), *paths)
     python("-m", "spacy", "debug", "model", str(path), "crf_segmenter", *paths)
+
+
+def test_pip_users_get_every_shipped_config_in_one_command(tmp_path):
+    from spacy_crf_lr.recipes import config_names
+
+    assert config_names() == [path.stem for path in CONFIGS]
+    for path in CONFIGS:
+        python("-m", "spacy_crf_lr", "init-config", path.stem, str(tmp_path), cwd=tmp_path)
+        assert (tmp_path / path.name).read_bytes() == path.read_bytes()
+
+
+def test_the_packaged_configs_are_the_top_level_configs():
+    packaged = ROOT / "spacy_crf_lr" / "configs"
+    assert packaged.is_symlink() and packaged.resolve() == (ROOT / "configs").resolve()
+    assert "configs/*.cfg" in (ROOT / "setup.cfg").read_text(encoding="utf8")
+
+
+def test_the_segmenter_default_model_is_the_cnn_crf_recipe():
+    from spacy_crf_lr.pipeline.segmenter import DEFAULT_MODEL
+
+    recipe = load_config(ROOT / "configs" / "cnn_crf.cfg", interpolate=False)["components"]["crf_segmenter"]["model"]
+    assert DEFAULT_MODEL == recipe
+    nlp = spacy.blank("zh")
+    nlp.add_pipe("crf_segmenter")
+    assert nlp.config["components"]["crf_segmenter"]["model"] == recipe

@@ -18,19 +18,30 @@ from ..cws.words import BMES, char_tags, is_plain, merge_words, word_offsets, wo
 from .base import CRFDevice, CRFPipe, Decoder, Predictions
 from .probs import set_probs
 
+# The documented default recipe: the model of configs/cnn_crf.cfg (tests/test_configs.py checks they agree).
 DEFAULT_MODEL_CONFIG = """
 [model]
 @architectures = "spacy_crf_lr.CRFTagger.v1"
+nO = null
+init_transitions = "zeros"
 
 [model.tok2vec]
-@architectures = "spacy.HashEmbedCNN.v2"
-pretrained_vectors = null
-width = 128
-depth = 4
-embed_size = 5000
+@architectures = "spacy.Tok2Vec.v2"
+
+[model.tok2vec.embed]
+@architectures = "spacy_crf_lr.CharEmbed.v1"
+width = 64
+rows = 10000
+bigram_rows = 100000
+bigrams = true
+mix = false
+
+[model.tok2vec.encode]
+@architectures = "spacy.MaxoutWindowEncoder.v2"
+width = 64
+depth = 1
 window_size = 1
 maxout_pieces = 3
-subword_features = false
 """
 DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
 
