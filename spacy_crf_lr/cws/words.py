@@ -6,7 +6,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy
 import regex
-from spacy.attrs import IDX, IS_SPACE, SPACY
+from spacy.attrs import IDX, IS_SPACE, ORTH, SPACY
 from spacy.tokens import Doc
 from spacy.training import Example
 
@@ -41,9 +41,22 @@ def cluster_continuations(text: str) -> numpy.ndarray:
     return numpy.array(inside, dtype="int64")
 
 
-def tokens_inside_clusters(doc: Doc) -> numpy.ndarray:
-    """Boolean mask of the tokens that begin inside an extended grapheme cluster (not at its start)."""
-    inside = cluster_continuations(doc.text)
+def doc_text(doc: Doc) -> str:
+    """doc.text, built from the token arrays (doc.text makes a Token object per token: slow on long docs)."""
+    if not len(doc):
+        return ""
+    orths, spaces = doc.to_array([ORTH, SPACY]).reshape(-1, 2).T
+    unique, inverse = numpy.unique(orths, return_inverse=True)
+    pieces = numpy.array([doc.vocab.strings[orth] for orth in unique.tolist()], dtype=object)[inverse.reshape(-1)]
+    spaced = spaces.astype(bool)
+    pieces[spaced] = pieces[spaced] + " "
+    return "".join(pieces.tolist())
+
+
+def tokens_inside_clusters(doc: Doc, text: Optional[str] = None) -> numpy.ndarray:
+    """Boolean mask of the tokens that begin inside an extended grapheme cluster (not at its start);
+    `text`: doc's text, if known."""
+    inside = cluster_continuations(doc_text(doc) if text is None else text)
     if not inside.size:
         return numpy.zeros((len(doc),), dtype=bool)
     return numpy.isin(doc.to_array([IDX]).reshape(-1).astype("int64"), inside)
@@ -75,10 +88,11 @@ def _join_clusters(doc: Doc, tags: List[Optional[str]]) -> List[Optional[str]]:
     return tags
 
 
-def word_starts(doc: Doc, tags: Sequence[str]) -> List[int]:
+def word_starts(doc: Doc, tags: Sequence[str], text: Optional[str] = None) -> List[int]:
     """Indices of the tokens that start a word. Whitespace never joins a word: a space token stands
     alone, and no word runs past a token's trailing space. Otherwise no word starts inside an
-    extended grapheme cluster (UAX #29): a combining mark or emoji modifier stays with its base."""
+    extended grapheme cluster (UAX #29): a combining mark or emoji modifier stays with its base.
+    `text`: doc's text, if known."""
     if not len(doc):
         return []
     flags = doc.to_array([IS_SPACE, SPACY]).astype(bool)
@@ -88,7 +102,7 @@ def word_starts(doc: Doc, tags: Sequence[str]) -> List[int]:
     tags = numpy.asarray(tags)
     starts = numpy.isin(tags, list(WORD_STARTS))
     starts[1:] |= numpy.isin(tags[:-1], list(WORD_ENDS))
-    starts &= ~tokens_inside_clusters(doc)
+    starts &= ~tokens_inside_clusters(doc, text)
     starts |= forced
     starts[0] = True
     return numpy.flatnonzero(starts).tolist()
@@ -100,7 +114,7 @@ def word_offsets(doc: Doc, starts: Sequence[int]) -> Tuple[numpy.ndarray, numpy.
     offsets, trailing = doc.to_array([IDX, SPACY]).astype("int64").T
     starts = numpy.asarray(starts, dtype="int64")
     last = numpy.append(starts[1:], len(doc)) - 1  # each word's last token
-    ends = numpy.append(offsets[starts[1:]], len(doc.text)) - trailing[last]
+    ends = numpy.append(offsets[starts[1:]], text_length(doc)) - trailing[last]
     return offsets[starts], ends
 
 
@@ -123,11 +137,16 @@ def is_plain(doc: Doc, spans: bool = True) -> bool:
     return not (spans and doc.spans) and not doc.tensor.size and not any(doc.has_annotation(a) for a in annotations)
 
 
-def words_doc(doc: Doc, starts: Sequence[int]) -> Doc:
+def text_length(doc: Doc) -> int:
+    """len(doc.text), without building the text."""
+    return doc[-1].idx + len(doc[-1].text_with_ws) if len(doc) else 0
+
+
+def words_doc(doc: Doc, starts: Sequence[int], text: Optional[str] = None) -> Doc:
     """A new Doc whose tokens are the words of `doc` (`starts`: index of each word's first token),
     with the same text and doc-level data: user_data (extension values, which are keyed by
-    character offset), cats, user hooks and the context of nlp.pipe(as_tuples=True)."""
-    text = doc.text
+    character offset), cats, user hooks and the context of nlp.pipe(as_tuples=True). `text`: doc's text, if known."""
+    text = doc_text(doc) if text is None else text
     begins, ends = word_offsets(doc, starts)
     words = [text[a:b] for a, b in zip(begins.tolist(), ends.tolist())]
     spaces = (numpy.append(begins[1:], len(text)) > ends).tolist()

@@ -12,6 +12,8 @@ import numpy
 from spacy.attrs import IDX, SPACY
 from spacy.tokens import Doc, Token
 
+from ..cws.words import text_length
+
 PROB_KEY = "spacy_crf_lr.prob"
 COMPONENTS_KEY = "spacy_crf_lr.prob_components"
 
@@ -19,7 +21,7 @@ COMPONENTS_KEY = "spacy_crf_lr.prob_components"
 def token_offsets(doc: Doc) -> numpy.ndarray:
     """(start, end) character offsets of each token, trailing whitespace left out: n_tokens × 2."""
     starts, trailing = doc.to_array([IDX, SPACY]).astype("int64").reshape(-1, 2).T
-    ends = numpy.append(starts[1:], len(doc.text)) - trailing
+    ends = numpy.append(starts[1:], text_length(doc)) - trailing
     return numpy.stack([starts, ends], axis=1)
 
 

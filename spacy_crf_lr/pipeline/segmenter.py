@@ -14,7 +14,7 @@ from thinc.api import Config, Model
 
 from ..cws.sighan import read_word_list
 from ..cws.spans import clear_spans, restore_spans, save_spans
-from ..cws.words import BMES, char_tags, is_plain, merge_words, word_offsets, word_starts, words_doc
+from ..cws.words import BMES, char_tags, doc_text, is_plain, merge_words, word_offsets, word_starts, words_doc
 from .base import CRFDevice, CRFPipe, Decoder, Predictions
 from .probs import set_probs
 
@@ -143,13 +143,14 @@ class CRFSegmenter(CRFPipe):
         self.known_words = None if words is None else frozenset(words)
 
     def word_starts_and_probs(
-        self, docs: Sequence[Doc], predictions: Predictions
+        self, docs: Sequence[Doc], predictions: Predictions, texts: Optional[Sequence[str]] = None
     ) -> Iterator[Tuple[List[int], Optional[list]]]:
         """Per doc: the index of each word's first character token, and each word's probability
-        (None when the probabilities were not computed)."""
+        (None when the probabilities were not computed). `texts`: the docs' texts, if known."""
         labels = numpy.array(self.labels)
-        for doc, tag_ids, probs in zip(docs, *predictions):
-            starts = word_starts(doc, labels[tag_ids])
+        texts = [None] * len(docs) if texts is None else texts
+        for doc, text, tag_ids, probs in zip(docs, texts, *predictions):
+            starts = word_starts(doc, labels[tag_ids], text)
             if probs is not None:
                 probs = numpy.minimum.reduceat(probs, starts).tolist() if starts else []
             yield starts, probs
@@ -157,23 +158,26 @@ class CRFSegmenter(CRFPipe):
     def set_annotations(self, docs: Iterable[Doc], predictions: Predictions) -> None:
         """Merge each doc's characters into words in place (spaCy's retokenizer)."""
         docs = list(docs)
-        for doc, (starts, probs) in zip(docs, self.word_starts_and_probs(docs, predictions)):
-            self._segment_one(doc, starts, probs, in_place=True)
+        texts = [doc_text(doc) for doc in docs]
+        for doc, text, (starts, probs) in zip(docs, texts, self.word_starts_and_probs(docs, predictions, texts)):
+            self._segment_one(doc, text, starts, probs, in_place=True)
 
     def segment(self, docs: Sequence[Doc], predictions: Predictions) -> List[Doc]:
         """The docs segmented into words: a new Doc of the words for a plain doc (much faster than
         the retokenizer, above all on GPU), the doc merged in place if it carries token annotations.
         Entities and span groups stay on their characters (a span with an edge inside a word is refused)."""
+        texts = [doc_text(doc) for doc in docs]
         return [
-            self._segment_one(doc, starts, probs, in_place=False)
-            for doc, (starts, probs) in zip(docs, self.word_starts_and_probs(docs, predictions))
+            self._segment_one(doc, text, starts, probs, in_place=False)
+            for doc, text, (starts, probs) in zip(docs, texts, self.word_starts_and_probs(docs, predictions, texts))
         ]
 
-    def _segment_one(self, doc: Doc, starts: List[int], probs: Optional[list], in_place: bool) -> Doc:
-        """doc's characters made words (in place, or as a new Doc when allowed), spans and probabilities kept."""
+    def _segment_one(self, doc: Doc, text: str, starts: List[int], probs: Optional[list], in_place: bool) -> Doc:
+        """doc (whose text is `text`) made words, in place or as a new Doc when allowed; spans and
+        probabilities kept."""
         saved = save_spans(doc, *word_offsets(doc, starts)) if len(doc) else None
         if not in_place and len(doc) and is_plain(doc, spans=False):
-            doc = words_doc(doc, starts)
+            doc = words_doc(doc, starts, text)
         else:
             clear_spans(doc)
             merge_words(doc, starts)
