@@ -107,3 +107,23 @@ def test_segmenter_output_keeps_clusters_whole(trained):  # noqa: F811
     assert doc.text == text
     inside = set(cluster_continuations(text).tolist())
     assert not any(token.idx in inside for token in doc)
+
+
+def test_a_long_doc_in_windows_is_segmented_as_a_whole(trained, monkeypatch):  # noqa: F811
+    import spacy_crf_lr.pipeline.base as base
+    from spacy_crf_lr.pipeline.windows import context_width
+
+    segmenter = trained.get_pipe("crf_segmenter")
+    assert context_width(segmenter.model) == 3  # bigram features ±1, two window-1 CNN layers
+    text = "".join(["中国人民银行的发展很快。", "我们今天学习历史 ", "\n"][i % 3] for i in range(400))
+    whole = [(t.text, t._.crf_prob) for t in segmenter(trained.make_doc(text))]
+    monkeypatch.setattr(base, "WINDOW", 97)
+    assert [(t.text, t._.crf_prob) for t in segmenter(trained.make_doc(text))] == whole
+
+
+def test_unknown_layers_are_never_cut_into_windows():
+    from thinc.api import Linear, Model, chain
+
+    from spacy_crf_lr.pipeline.windows import context_width
+
+    assert context_width(chain(Model("lstm", lambda model, X, is_train: (X, None)), Linear())) is None

@@ -23,6 +23,7 @@ from ..crf.chain_ops import ChainScores, forward_backward, negative_log_likeliho
 from ..crf.layer import CRF_PARAM_NAMES, set_crf_labels
 from ..crf.schemes import check_scheme, constraint_masks, find_violation
 from . import probs as _probs  # noqa: F401  (registers token._.crf_prob and token._.crf_probs)
+from .windows import WINDOW, context_width, windowed_emissions
 
 Decoder = Literal["crf", "softmax"]
 # Where the chain algorithms (forward-backward, Viterbi) run: on the CPU, or on the model's device.
@@ -133,7 +134,7 @@ class CRFPipe(TrainablePipe):
                 numpy.ones((len(doc),), "float32") if probabilities else None for doc in docs
             ]
         ops = self.chain_ops
-        scores = self.model.predict(docs).to(ops)
+        scores = self._predict_scores(docs).to(ops)
         if self.cfg["decoder"] == "crf":
             paths, _ = viterbi(ops, scores)
             marginals = forward_backward(ops, scores, with_transitions=False).marginals if probabilities else None
@@ -147,6 +148,15 @@ class CRFPipe(TrainablePipe):
         return [paths[i, : len(doc)] for i, doc in enumerate(docs)], [
             None if probs is None else probs[i, : len(doc)] for i, doc in enumerate(docs)
         ]
+
+    def _predict_scores(self, docs: List[Doc]) -> ChainScores:
+        """The model's scores; a doc longer than windows.WINDOW tokens gets its emission scores window by
+        window (bounded memory, the same scores) when the encoder's receptive field is known."""
+        *body, crf = self.model.layers
+        margin = context_width(self.model) if crf is self.model.get_ref("crf") else None
+        if margin is None or all(len(doc) <= WINDOW for doc in docs):
+            return self.model.predict(docs)
+        return crf.predict(windowed_emissions(body, docs, margin, WINDOW))
 
     # ----- training -----
 
