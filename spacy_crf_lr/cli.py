@@ -11,6 +11,7 @@ from typing import List, Optional
 from .cws.atomic import atomic_write
 from .cws.bakeoff import BakeoffScore, score_files
 from .cws.parallel import WorkerError
+from .recipes import add_init_config_parser
 
 EXIT_ERROR = 2
 EXIT_SIGINT = 130  # 128 + SIGINT, as shells report it
@@ -239,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_segment_parser(subparsers)
     add_convert_parser(subparsers)
     add_inspect_parser(subparsers)
+    add_init_config_parser(subparsers)
     return parser
 
 

@@ -2,10 +2,11 @@
 and character tokens turned into words (merged in place, or as a new Doc)."""
 
 from bisect import bisect_right
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import numpy
-from spacy.attrs import IDX, IS_SPACE, SPACY
+import regex
+from spacy.attrs import IDX, IS_SPACE, ORTH, SPACY
 from spacy.tokens import Doc
 from spacy.training import Example
 
@@ -15,6 +16,50 @@ WORD_ENDS = frozenset("ES")  # ... and after E or S
 MERGES_PER_BLOCK = 256
 # Token annotations that a new Doc of the words would lose: docs carrying any are merged in place.
 TOKEN_ANNOTATIONS = ("TAG", "POS", "MORPH", "LEMMA", "DEP", "ENT_IOB", "SENT_START")
+# Every extended grapheme cluster (UAX #29) of two or more characters holds a character whose
+# Grapheme_Cluster_Break is not Other, so runs of those (and a character either side) are all \X must see.
+_NOT_OTHER = regex.compile(r"[^\p{Grapheme_Cluster_Break=Other}]+")
+_CLUSTER = regex.compile(r"\X")
+_JOIN = {"E": "M", "S": "B"}  # a word's last tag when the next character joins it ...
+_JOINED = {"B": "M", "S": "E"}  # ... and the joining character's tag
+
+
+def cluster_continuations(text: str) -> numpy.ndarray:
+    """Sorted offsets of the characters of text that continue an extended grapheme cluster (a combining
+    mark, ZWJ sequence, variation selector, emoji modifier, second regional indicator, Hangul jamo ...)."""
+    windows: List[List[int]] = []
+    for match in _NOT_OTHER.finditer(text):
+        start, end = max(match.start() - 1, 0), min(match.end() + 1, len(text))
+        if windows and start <= windows[-1][1]:
+            windows[-1][1] = end
+        else:
+            windows.append([start, end])
+    inside: List[int] = []
+    for start, end in windows:
+        for cluster in _CLUSTER.finditer(text, start, end):
+            inside.extend(range(cluster.start() + 1, cluster.end()))
+    return numpy.array(inside, dtype="int64")
+
+
+def doc_text(doc: Doc) -> str:
+    """doc.text, built from the token arrays (doc.text makes a Token object per token: slow on long docs)."""
+    if not len(doc):
+        return ""
+    orths, spaces = doc.to_array([ORTH, SPACY]).reshape(-1, 2).T
+    unique, inverse = numpy.unique(orths, return_inverse=True)
+    pieces = numpy.array([doc.vocab.strings[orth] for orth in unique.tolist()], dtype=object)[inverse.reshape(-1)]
+    spaced = spaces.astype(bool)
+    pieces[spaced] = pieces[spaced] + " "
+    return "".join(pieces.tolist())
+
+
+def tokens_inside_clusters(doc: Doc, text: Optional[str] = None) -> numpy.ndarray:
+    """Boolean mask of the tokens that begin inside an extended grapheme cluster (not at its start);
+    `text`: doc's text, if known."""
+    inside = cluster_continuations(doc_text(doc) if text is None else text)
+    if not inside.size:
+        return numpy.zeros((len(doc),), dtype=bool)
+    return numpy.isin(doc.to_array([IDX]).reshape(-1).astype("int64"), inside)
 
 
 def char_tags(example: Example) -> List[Optional[str]]:
@@ -31,21 +76,46 @@ def char_tags(example: Example) -> List[Optional[str]]:
             continue
         word_start, word_end = words[w].idx, words[w].idx + len(words[w])
         tags.append(("S" if end == word_end else "B") if start == word_start else ("E" if end == word_end else "M"))
+    return _join_clusters(example.predicted, tags)
+
+
+def _join_clusters(doc: Doc, tags: List[Optional[str]]) -> List[Optional[str]]:
+    """Tags that never start a word inside a grapheme cluster: a gold word boundary inside one
+    (say, before a combining mark) is dropped, the way the segmenter will never predict it."""
+    for i in numpy.flatnonzero(tokens_inside_clusters(doc)).tolist():
+        if i and tags[i] in _JOINED and tags[i - 1] in _JOIN and not doc[i].is_space and not doc[i - 1].is_space:
+            tags[i - 1], tags[i] = _JOIN[tags[i - 1]], _JOINED[tags[i]]
     return tags
 
 
-def word_starts(doc: Doc, tags: Sequence[str]) -> List[int]:
-    """Indices of the tokens that start a word. Whitespace never joins a word:
-    a space token stands alone, and no word runs past a token's trailing space."""
+def word_starts(doc: Doc, tags: Sequence[str], text: Optional[str] = None) -> List[int]:
+    """Indices of the tokens that start a word. Whitespace never joins a word: a space token stands
+    alone, and no word runs past a token's trailing space. Otherwise no word starts inside an
+    extended grapheme cluster (UAX #29): a combining mark or emoji modifier stays with its base.
+    `text`: doc's text, if known."""
     if not len(doc):
         return []
     flags = doc.to_array([IS_SPACE, SPACY]).astype(bool)
     apart = flags[:, 0] | flags[:, 1]  # a space token, or a token followed by a space
+    forced = numpy.zeros((len(doc),), dtype=bool)
+    forced[1:] = flags[1:, 0] | apart[:-1]
     tags = numpy.asarray(tags)
     starts = numpy.isin(tags, list(WORD_STARTS))
-    starts[1:] |= flags[1:, 0] | apart[:-1] | numpy.isin(tags[:-1], list(WORD_ENDS))
+    starts[1:] |= numpy.isin(tags[:-1], list(WORD_ENDS))
+    starts &= ~tokens_inside_clusters(doc, text)
+    starts |= forced
     starts[0] = True
     return numpy.flatnonzero(starts).tolist()
+
+
+def word_offsets(doc: Doc, starts: Sequence[int]) -> Tuple[numpy.ndarray, numpy.ndarray]:
+    """Character offsets (start, end) of each word (`starts`: index of each word's first token);
+    a word's end leaves out its trailing whitespace."""
+    offsets, trailing = doc.to_array([IDX, SPACY]).astype("int64").T
+    starts = numpy.asarray(starts, dtype="int64")
+    last = numpy.append(starts[1:], len(doc)) - 1  # each word's last token
+    ends = numpy.append(offsets[starts[1:]], text_length(doc)) - trailing[last]
+    return offsets[starts], ends
 
 
 def merge_words(doc: Doc, starts: Sequence[int]) -> None:
@@ -60,22 +130,27 @@ def merge_words(doc: Doc, starts: Sequence[int]) -> None:
                 retokenizer.merge(doc[start:end])
 
 
-def is_plain(doc: Doc) -> bool:
-    """True if the doc holds tokens and doc-level data only: no token annotations, spans or tensor."""
-    return not doc.spans and not doc.tensor.size and not any(doc.has_annotation(a) for a in TOKEN_ANNOTATIONS)
+def is_plain(doc: Doc, spans: bool = True) -> bool:
+    """True if the doc holds tokens and doc-level data only: no token annotations or tensor, and
+    (with spans = True) no span groups or entities; spans = False ignores both (they are kept by offsets)."""
+    annotations = TOKEN_ANNOTATIONS if spans else tuple(a for a in TOKEN_ANNOTATIONS if a != "ENT_IOB")
+    return not (spans and doc.spans) and not doc.tensor.size and not any(doc.has_annotation(a) for a in annotations)
 
 
-def words_doc(doc: Doc, starts: Sequence[int]) -> Doc:
+def text_length(doc: Doc) -> int:
+    """len(doc.text), without building the text."""
+    return doc[-1].idx + len(doc[-1].text_with_ws) if len(doc) else 0
+
+
+def words_doc(doc: Doc, starts: Sequence[int], text: Optional[str] = None) -> Doc:
     """A new Doc whose tokens are the words of `doc` (`starts`: index of each word's first token),
     with the same text and doc-level data: user_data (extension values, which are keyed by
-    character offset), cats, user hooks and the context of nlp.pipe(as_tuples=True)."""
-    text = doc.text
-    offsets, trailing = doc.to_array([IDX, SPACY]).astype("int64").T
-    starts = numpy.asarray(starts, dtype="int64")
-    last = numpy.append(starts[1:], len(doc)) - 1  # each word's last token
-    ends = numpy.append(offsets[starts[1:]], len(text)) - trailing[last]
-    words = [text[a:b] for a, b in zip(offsets[starts].tolist(), ends.tolist())]
-    new = Doc(doc.vocab, words=words, spaces=trailing[last].astype(bool).tolist(), user_data=dict(doc.user_data))
+    character offset), cats, user hooks and the context of nlp.pipe(as_tuples=True). `text`: doc's text, if known."""
+    text = doc_text(doc) if text is None else text
+    begins, ends = word_offsets(doc, starts)
+    words = [text[a:b] for a, b in zip(begins.tolist(), ends.tolist())]
+    spaces = (numpy.append(begins[1:], len(text)) > ends).tolist()
+    new = Doc(doc.vocab, words=words, spaces=spaces, user_data=dict(doc.user_data))
     new.cats = dict(doc.cats)
     new.user_hooks.update(doc.user_hooks)
     new.user_token_hooks.update(doc.user_token_hooks)

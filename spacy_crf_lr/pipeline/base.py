@@ -6,39 +6,35 @@ leaves what to do with the labels to subclasses.
 """
 
 from itertools import islice
-from typing import Callable, Iterable, List, Literal, Optional, Sequence, Tuple, get_args
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Literal, Optional, Sequence, Tuple, get_args
 
 import numpy
+import srsly
 from spacy.errors import Errors
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
-from spacy.tokens import Doc, Token
+from spacy.tokens import Doc
 from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.util import ensure_path, to_bytes
 from thinc.api import Model, NumpyOps, Ops, set_dropout_rate
 
 from ..crf.chain_ops import ChainScores, forward_backward, negative_log_likelihood, valid_mask, viterbi
 from ..crf.layer import CRF_PARAM_NAMES, set_crf_labels
 from ..crf.schemes import check_scheme, constraint_masks, find_violation
+from . import probs as _probs  # noqa: F401  (registers token._.crf_prob and token._.crf_probs)
+from .windows import WINDOW, context_width, windowed_emissions
 
 Decoder = Literal["crf", "softmax"]
 # Where the chain algorithms (forward-backward, Viterbi) run: on the CPU, or on the model's device.
 CRFDevice = Literal["cpu", "model"]
 Scheme = Optional[Literal["BMES", "BIO", "BILUO"]]
 CPU_OPS = NumpyOps()
-PROBS_KEY = "spacy_crf_lr.probs"  # doc.user_data key: probability of each token's label
 
+# Parts a saved component must have (besides the vocab, which spaCy saves with the pipeline).
+REQUIRED_PARTS = ("cfg", "model")
 # (tag ids, probability of each chosen tag or None when not computed) per doc
 Predictions = Tuple[List[numpy.ndarray], List[Optional[numpy.ndarray]]]
-
-
-def _token_prob(token: Token) -> Optional[float]:
-    """Probability the last CRF component gave this token's label (None if none ran)."""
-    probs = token.doc.user_data.get(PROBS_KEY)
-    return None if probs is None else probs[token.i]
-
-
-if not Token.has_extension("crf_prob"):
-    Token.set_extension("crf_prob", getter=_token_prob)
 
 
 def check_setting(name: str, value, allowed: Sequence) -> None:
@@ -138,7 +134,7 @@ class CRFPipe(TrainablePipe):
                 numpy.ones((len(doc),), "float32") if probabilities else None for doc in docs
             ]
         ops = self.chain_ops
-        scores = self.model.predict(docs).to(ops)
+        scores = self._predict_scores(docs).to(ops)
         if self.cfg["decoder"] == "crf":
             paths, _ = viterbi(ops, scores)
             marginals = forward_backward(ops, scores, with_transitions=False).marginals if probabilities else None
@@ -152,6 +148,15 @@ class CRFPipe(TrainablePipe):
         return [paths[i, : len(doc)] for i, doc in enumerate(docs)], [
             None if probs is None else probs[i, : len(doc)] for i, doc in enumerate(docs)
         ]
+
+    def _predict_scores(self, docs: List[Doc]) -> ChainScores:
+        """The model's scores; a doc longer than windows.WINDOW tokens gets its emission scores window by
+        window (bounded memory, the same scores) when the encoder's receptive field is known."""
+        *body, crf = self.model.layers
+        margin = context_width(self.model) if crf is self.model.get_ref("crf") else None
+        if margin is None or all(len(doc) <= WINDOW for doc in docs):
+            return self.model.predict(docs)
+        return crf.predict(windowed_emissions(body, docs, margin, WINDOW))
 
     # ----- training -----
 
@@ -263,17 +268,95 @@ class CRFPipe(TrainablePipe):
             found.update(tag for tag in self.gold_tags(eg) if tag)
         return sorted(found)
 
-    # ----- serialization: keep the CRF layer in step with the loaded labels -----
+    # ----- serialization: every part named on failure, the CRF layer kept in step with the labels -----
+
+    def _parts(self) -> Dict[str, Tuple[Callable[[], bytes], Callable[[bytes], None]]]:
+        """Serialized parts besides the vocab: name -> (to bytes, from bytes). Subclasses may add optional ones."""
+        return {
+            "cfg": (
+                lambda: srsly.json_dumps(self.cfg, indent=2).encode("utf8"),
+                lambda b: self.cfg.update(srsly.json_loads(b)),
+            ),
+            "model": (self.model.to_bytes, self.model.from_bytes),
+        }
+
+    def _read_cfg(self, data: bytes) -> None:
+        self.cfg.update(srsly.json_loads(data))
+
+    def to_bytes(self, *, exclude=tuple()) -> bytes:
+        self._validate_serialization_attrs()
+        serialize = {name: write for name, (write, _) in self._parts().items()}
+        serialize["vocab"] = lambda: self.vocab.to_bytes(exclude=exclude)
+        return to_bytes(serialize, exclude)
 
     def from_bytes(self, bytes_data, *, exclude=tuple()):
-        super().from_bytes(bytes_data, exclude=exclude)
+        """Load from bytes; raises naming the missing or damaged part."""
+        self._validate_serialization_attrs()
+        try:
+            msg = srsly.msgpack_loads(bytes_data)
+        except Exception as error:
+            raise ValueError(f"Cannot load component '{self.name}' from bytes: they are damaged ({error}).") from error
+        if "vocab" in msg and "vocab" not in exclude:
+            self.vocab.from_bytes(msg["vocab"], exclude=exclude)
+        for name, (_, read) in self._parts().items():
+            if name in exclude:
+                continue
+            if name not in msg:
+                if name in REQUIRED_PARTS:
+                    raise ValueError(f"Cannot load component '{self.name}' from bytes: they hold no {name!r}.")
+                continue
+            self._read_part(read, msg[name], f"its {name!r} bytes")
         self._configure_crf()
         return self
 
+    def to_disk(self, path, *, exclude=tuple()) -> None:
+        """Save cfg, model and any further part, each under a temporary name renamed when complete."""
+        self._validate_serialization_attrs()
+        path = ensure_path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        for name, (write, _) in self._parts().items():
+            if name not in exclude:
+                _write_file(path / name, write())
+        if "vocab" not in exclude:
+            self.vocab.to_disk(path / "vocab", exclude=exclude)
+
     def from_disk(self, path, *, exclude=tuple()):
-        super().from_disk(path, exclude=exclude)
+        """Load from a component directory; a missing cfg or model, or a damaged file, fails here, naming it."""
+        self._validate_serialization_attrs()
+        path = ensure_path(path)
+        if "vocab" not in exclude and (path / "vocab").exists():
+            self.vocab.from_disk(path / "vocab", exclude=exclude)
+        for name, (_, read) in self._parts().items():
+            file = path / name
+            if name in exclude:
+                continue
+            if not file.is_file():
+                if name in REQUIRED_PARTS:
+                    raise ValueError(
+                        f"Cannot load component '{self.name}': {file} is missing. A saved {type(self).__name__} "
+                        f"directory holds {' and '.join(REQUIRED_PARTS)}: copy the whole pipeline directory."
+                    )
+                continue
+            self._read_part(read, file.read_bytes(), str(file))
         self._configure_crf()
         return self
+
+    def _read_part(self, read: Callable[[bytes], None], data: bytes, where: str) -> None:
+        """Apply one part's reader, naming where the data came from if it fails."""
+        try:
+            read(data)
+        except Exception as error:
+            raise ValueError(
+                f"Cannot load component '{self.name}' from {where}: the data is damaged, truncated or not "
+                f"made by this component ({type(error).__name__}: {error})."
+            ) from error
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    """Write data to path under a temporary name, then rename it into place."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_bytes(data)
+    partial.replace(path)
 
 
 def _softmax_loss(ops, scores: ChainScores, tags) -> Tuple[float, numpy.ndarray]:

@@ -1,8 +1,10 @@
 """The `crf_segmenter` component: Chinese word segmentation as BMES tagging of characters."""
 
-from typing import Callable, Iterable, Iterator, List, Literal, Optional, Sequence, Tuple
+from pathlib import Path
+from typing import Callable, Collection, Dict, Iterable, Iterator, List, Literal, Optional, Sequence, Tuple
 
 import numpy
+import srsly
 from pydantic import StrictBool
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -10,22 +12,36 @@ from spacy.training import Example
 from spacy.util import minibatch
 from thinc.api import Config, Model
 
-from ..cws.words import BMES, char_tags, is_plain, merge_words, word_starts, words_doc
-from .base import PROBS_KEY, CRFDevice, CRFPipe, Decoder, Predictions
+from ..cws.sighan import read_word_list
+from ..cws.spans import clear_spans, restore_spans, save_spans
+from ..cws.words import BMES, char_tags, doc_text, is_plain, merge_words, word_offsets, word_starts, words_doc
+from .base import CRFDevice, CRFPipe, Decoder, Predictions
+from .probs import set_probs
 
+# The documented default recipe: the model of configs/cnn_crf.cfg (tests/test_configs.py checks they agree).
 DEFAULT_MODEL_CONFIG = """
 [model]
 @architectures = "spacy_crf_lr.CRFTagger.v1"
+nO = null
+init_transitions = "zeros"
 
 [model.tok2vec]
-@architectures = "spacy.HashEmbedCNN.v2"
-pretrained_vectors = null
-width = 128
-depth = 4
-embed_size = 5000
+@architectures = "spacy.Tok2Vec.v2"
+
+[model.tok2vec.embed]
+@architectures = "spacy_crf_lr.CharEmbed.v1"
+width = 64
+rows = 10000
+bigram_rows = 100000
+bigrams = true
+mix = false
+
+[model.tok2vec.encode]
+@architectures = "spacy.MaxoutWindowEncoder.v2"
+width = 64
+depth = 1
 window_size = 1
 maxout_pieces = 3
-subword_features = false
 """
 DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
 
@@ -95,24 +111,46 @@ class CRFSegmenter(CRFPipe):
             probabilities=probabilities,
             scorer=scorer,
         )
+        # The scorer's training word list, read at initialize and saved with the model (file `words`),
+        # so that OOV/IV recall need no file outside the model.
+        self.known_words: Optional[frozenset] = None
 
     def gold_tags(self, example: Example) -> List[Optional[str]]:
         return char_tags(example)
 
     def initialize(self, get_examples, *, nlp=None, labels=None) -> None:
-        """Initialize with the BMES labels (other labels are refused)."""
+        """Initialize with the BMES labels (other labels are refused); keep the scorer's word list."""
         if labels is not None and tuple(labels) != BMES:
             raise ValueError(f"crf_segmenter labels are always {list(BMES)}, got {list(labels)}.")
         super().initialize(get_examples, nlp=nlp, labels=BMES)
+        words_path = getattr(self.scorer, "words_path", None)
+        if words_path:
+            if not Path(words_path).is_file():
+                raise ValueError(f"The scorer's word list (scorer.words) {words_path} does not exist.")
+            self.known_words = frozenset(read_word_list(words_path))
+
+    def score(self, examples: Iterable[Example], **kwargs) -> Dict:
+        """The scorer's scores, with the word list kept in the model (if any) for OOV/IV recall."""
+        return super().score(examples, **{"known_words": self.known_words, **kwargs})
+
+    def _parts(self) -> Dict[str, Tuple[Callable[[], bytes], Callable[[bytes], None]]]:
+        """cfg and model, and the training word list `words` (msgpack list) when the model keeps one."""
+        words = None if self.known_words is None else sorted(self.known_words)
+        return {**super()._parts(), "words": (lambda: srsly.msgpack_dumps(words), self._read_words)}
+
+    def _read_words(self, data: bytes) -> None:
+        words: Optional[Collection[str]] = srsly.msgpack_loads(data)
+        self.known_words = None if words is None else frozenset(words)
 
     def word_starts_and_probs(
-        self, docs: Sequence[Doc], predictions: Predictions
+        self, docs: Sequence[Doc], predictions: Predictions, texts: Optional[Sequence[str]] = None
     ) -> Iterator[Tuple[List[int], Optional[list]]]:
         """Per doc: the index of each word's first character token, and each word's probability
-        (None when the probabilities were not computed)."""
+        (None when the probabilities were not computed). `texts`: the docs' texts, if known."""
         labels = numpy.array(self.labels)
-        for doc, tag_ids, probs in zip(docs, *predictions):
-            starts = word_starts(doc, labels[tag_ids])
+        texts = [None] * len(docs) if texts is None else texts
+        for doc, text, tag_ids, probs in zip(docs, texts, *predictions):
+            starts = word_starts(doc, labels[tag_ids], text)
             if probs is not None:
                 probs = numpy.minimum.reduceat(probs, starts).tolist() if starts else []
             yield starts, probs
@@ -120,22 +158,32 @@ class CRFSegmenter(CRFPipe):
     def set_annotations(self, docs: Iterable[Doc], predictions: Predictions) -> None:
         """Merge each doc's characters into words in place (spaCy's retokenizer)."""
         docs = list(docs)
-        for doc, (starts, probs) in zip(docs, self.word_starts_and_probs(docs, predictions)):
-            doc.user_data[PROBS_KEY] = probs
-            merge_words(doc, starts)
+        texts = [doc_text(doc) for doc in docs]
+        for doc, text, (starts, probs) in zip(docs, texts, self.word_starts_and_probs(docs, predictions, texts)):
+            self._segment_one(doc, text, starts, probs, in_place=True)
 
     def segment(self, docs: Sequence[Doc], predictions: Predictions) -> List[Doc]:
         """The docs segmented into words: a new Doc of the words for a plain doc (much faster than
-        the retokenizer, above all on GPU), the doc merged in place if it carries token annotations."""
-        segmented = []
-        for doc, (starts, probs) in zip(docs, self.word_starts_and_probs(docs, predictions)):
-            if len(doc) and is_plain(doc):
-                doc = words_doc(doc, starts)
-            else:
-                merge_words(doc, starts)
-            doc.user_data[PROBS_KEY] = probs
-            segmented.append(doc)
-        return segmented
+        the retokenizer, above all on GPU), the doc merged in place if it carries token annotations.
+        Entities and span groups stay on their characters (a span with an edge inside a word is refused)."""
+        texts = [doc_text(doc) for doc in docs]
+        return [
+            self._segment_one(doc, text, starts, probs, in_place=False)
+            for doc, text, (starts, probs) in zip(docs, texts, self.word_starts_and_probs(docs, predictions, texts))
+        ]
+
+    def _segment_one(self, doc: Doc, text: str, starts: List[int], probs: Optional[list], in_place: bool) -> Doc:
+        """doc (whose text is `text`) made words, in place or as a new Doc when allowed; spans and
+        probabilities kept."""
+        saved = save_spans(doc, *word_offsets(doc, starts)) if len(doc) else None
+        if not in_place and len(doc) and is_plain(doc, spans=False):
+            doc = words_doc(doc, starts, text)
+        else:
+            clear_spans(doc)
+            merge_words(doc, starts)
+        restore_spans(doc, saved)
+        set_probs(doc, self.name, probs)
+        return doc
 
     def __call__(self, doc: Doc) -> Doc:
         """Segment one doc; the result may be a new Doc object (see `segment`)."""

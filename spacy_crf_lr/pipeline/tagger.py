@@ -11,7 +11,8 @@ from spacy.training import Example
 from spacy.util import registry
 from thinc.api import Config, Model
 
-from .base import PROBS_KEY, CRFDevice, CRFPipe, Decoder, Predictions, Scheme
+from .base import CRFDevice, CRFPipe, Decoder, Predictions, Scheme
+from .probs import set_probs
 
 DEFAULT_MODEL_CONFIG = """
 [model]
@@ -117,10 +118,11 @@ class CRFTagger(CRFPipe):
         label_ids = numpy.array([self.vocab.strings[label] for label in self.labels], "uint64")
         for doc, tag_ids, probs in zip(docs, *predictions):
             if not len(doc):
+                set_probs(doc, self.name, None)
                 continue
             tags = label_ids[tag_ids]
             if not self.cfg["overwrite"]:
                 current = doc.to_array([TAG])
                 tags = numpy.where(current == 0, tags, current)
             doc.from_array([TAG], tags.astype("uint64"))
-            doc.user_data[PROBS_KEY] = None if probs is None else probs.tolist()
+            set_probs(doc, self.name, probs)

@@ -1,0 +1,59 @@
+"""Emission scores of long docs computed in overlapping windows: memory bounded by the window, and the same
+scores as the whole doc when the margin covers the encoder's receptive field."""
+
+from typing import List, Optional, Sequence
+
+from spacy.tokens import Doc
+from thinc.api import Model
+from thinc.types import Floats2d
+
+# Tokens per window (besides the margins) for a doc longer than this.
+WINDOW = 16384
+# Leaf layers that see one token at a time (their context: 0 tokens either side).
+TOKEN_WISE = frozenset(
+    {"hashembed", "ints-getitem", "maxout", "layernorm", "dropout", "linear", "extract_features", "list2ragged",
+     "ragged2list", "remap_ids", "relu", "mish", "gelu", "softmax"}
+)  # fmt: skip
+
+
+def context_width(model: Model) -> Optional[int]:
+    """Tokens either side that can change a token's emission scores (an upper bound), or None when the
+    encoder has a layer of unknown reach (a transformer, a listener, an LSTM, ...)."""
+    width = 0
+    for layer in model.walk():
+        if layer.layers or layer.name == "crf":
+            continue
+        if layer.name == "expand_window":
+            width += int(layer.attrs["window_size"])
+        elif layer.name == "char_features":
+            width += 1 if layer.attrs.get("bigrams") else 0
+        elif layer.name not in TOKEN_WISE:
+            return None
+    return width
+
+
+def _predict(body: Sequence[Model], docs: List[Doc]) -> List[Floats2d]:
+    for layer in body:
+        docs = layer.predict(docs)
+    return docs
+
+
+def windowed_emissions(body: Sequence[Model], docs: Sequence[Doc], margin: int, window: int = WINDOW) -> List:
+    """Each doc's emission scores (`body`: the layers before the CRF): docs of at most `window` tokens in
+    one batch, a longer doc window by window, each seen with `margin` tokens of context either side."""
+    out: List[Optional[Floats2d]] = [None] * len(docs)
+    short = [i for i, doc in enumerate(docs) if len(doc) <= window]
+    if short:
+        for i, scores in zip(short, _predict(body, [docs[i] for i in short])):
+            out[i] = scores
+    for i, doc in enumerate(docs):
+        if out[i] is not None:
+            continue
+        pieces = []
+        for start in range(0, len(doc), window):
+            end = min(start + window, len(doc))
+            low, high = max(0, start - margin), min(len(doc), end + margin)
+            scores = _predict(body, [doc[low:high].as_doc()])[0]
+            pieces.append(scores[start - low : end - low])
+        out[i] = body[0].ops.xp.concatenate(pieces, axis=0)
+    return out
