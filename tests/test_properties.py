@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import spacy
 from conftest import TOY_WORDS
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from spacy_crf_lr.cli import main
@@ -68,6 +68,8 @@ def test_pipe_keeps_the_texts(nlp, texts):
 
 @SETTINGS
 @given(text=TEXT)
+@example(text="\ufeff")
+@example(text="\ufeff\n\ufeff中国\xa0人民\r\n\u2029")
 def test_score_accepts_what_segment_writes(tiny_segmenter, text):
     with tempfile.TemporaryDirectory() as folder:
         source, output = Path(folder, "in.txt"), Path(folder, "out.txt")

@@ -67,6 +67,8 @@ def test_leading_bom_is_encoding_not_a_word(tmp_path):
     assert (tmp_path / "out.utf8").read_bytes() == "\ufeff中国  人民\n".encode()
     assert read_lines_and_bom(tmp_path / "out.utf8") == (["中国  人民"], True)
     assert read_lines_and_bom(write_lines(tmp_path / "plain.utf8", ["中国"])) == (["中国"], False)
+    write_segmented(tmp_path / "none.utf8", [], bom=True)
+    assert (tmp_path / "none.utf8").read_bytes() == b"\xef\xbb\xbf"
 
 
 def test_reading_a_directory_or_missing_file_says_so(tmp_path):

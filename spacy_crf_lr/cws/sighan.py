@@ -1,7 +1,6 @@
 """Read and write SIGHAN bakeoff segmentation files, and split them into training chunks (no spaCy).
 Words are separated by runs of whitespace as .whitespace defines it (str.isspace)."""
 
-import codecs
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Set, Tuple, Union
 
@@ -11,6 +10,7 @@ from .whitespace import SEPARATORS, split_words, strip_separators  # noqa: F401 
 # A chunk may end right after a word ending in one of these marks.
 PUNCTUATION = frozenset("。，！？；：、,.!?;:．…｡､﹐﹑﹒﹔﹕﹖﹗")
 PARTS = ("train", "dev", "all")
+BOM = "\ufeff"  # at the start of a file: the encoding's byte order mark, not text
 PathLike = Union[str, Path]
 
 
@@ -38,7 +38,7 @@ def read_lines_and_bom(path: PathLike) -> Tuple[List[str], bool]:
     """Read a UTF-8 file into lines without their LF/CRLF endings, and whether it began with a BOM
     (U+FEFF, the encoding's mark: not part of the first line)."""
     text = read_text(path)
-    bom = text.startswith(codecs.BOM_UTF8.decode("utf-8"))
+    bom = text.startswith(BOM)
     lines = text[1 if bom else 0 :].split("\n")
     if lines[-1] == "":
         lines.pop()
@@ -64,7 +64,8 @@ def write_segmented(path: PathLike, sentences: Iterable[Sequence[str]], *, bom: 
     """Write one line per sentence, words joined by two spaces, with LF line endings (and a leading BOM
     if bom); the file appears only when complete. Return the number of lines written."""
     count = 0
-    with atomic_write(path, "w", encoding="utf-8-sig" if bom else "utf-8", newline="\n") as file:
+    with atomic_write(path, "w", encoding="utf-8", newline="\n") as file:
+        file.write(BOM if bom else "")  # written even when there are no lines
         for words in sentences:
             file.write("  ".join(words) + "\n")
             count += 1
