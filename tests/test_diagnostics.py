@@ -246,8 +246,13 @@ def test_logger_with_constrained_training_an_explicit_path_and_no_output_dir(tmp
         transitions = numpy.array(record["transitions"])
         # the learned, unmasked parameters: impossible moves are never trained and stay at their initial 0
         assert numpy.all(transitions[~allowed] == 0.0)
-        assert record["sanity"] == transition_sanity(transitions, BMES)
+        # so their sanity means nothing: n/a, not 0.000
+        assert record["sanity"] is None and record["sanity_note"] == "n/a: masked by the scheme"
+        assert record["sanity_scheme"] == "BMES"
     assert numpy.abs(numpy.array(records[-1]["transitions"])[allowed]).min() > 0
+    header = next(line for line in proc.stdout.splitlines() if "CRF_SANITY" in line).split()
+    rows = [line.split() for line in proc.stdout.splitlines() if re.match(r"^\s*\d+\s+\d+\s", line)]
+    assert [dict(zip(reversed(header), reversed(row)))["CRF_SANITY"] for row in rows] == ["n/a", "n/a"]
 
 
 def test_logger_refuses_a_useless_dev_cap():
@@ -278,6 +283,25 @@ def test_inspect_prints_the_labelled_matrix_and_plots_it(unconstrained_run, tmp_
     sanity = next(line for line in lines if line.startswith("sanity:"))
     assert float(sanity.split()[1]) == pytest.approx(records[-1]["sanity"], abs=0.001)
     assert plot.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_inspect_says_sanity_is_not_applicable_to_a_constrained_model(tmp_path):
+    import spacy
+
+    from spacy_crf_lr.training.diagnostics import describe
+
+    nlp = spacy.blank("zh")
+    nlp.add_pipe("crf_segmenter", config={"scheme": "BMES"})
+    nlp.initialize()
+    nlp.to_disk(tmp_path / "model")
+    out = python("-m", "spacy_crf_lr", "inspect", str(tmp_path / "model")).stdout
+    sanity = next(line for line in out.splitlines() if line.startswith("sanity:"))
+    assert sanity.startswith("sanity: n/a: masked by the scheme") and "0.000" not in sanity
+    # unconstrained: measured, judged by the scheme the labels fit
+    text, value, scheme = describe(BMES, bmes_matrix(-1.0, 1.0), numpy.zeros(4), numpy.zeros(4), None)
+    assert value == 1.0 and scheme == "BMES" and "sanity: 1.000" in text
+    text, value, scheme = describe(BMES, bmes_matrix(-1.0, 1.0), numpy.zeros(4), numpy.zeros(4), "BMES")
+    assert value is None and scheme == "BMES" and "n/a: masked by the scheme" in text
 
 
 def test_inspect_names_a_missing_component(unconstrained_run, capsys):

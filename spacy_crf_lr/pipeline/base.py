@@ -19,6 +19,7 @@ from thinc.api import Model, NumpyOps, Ops, set_dropout_rate
 from ..crf.chain_ops import ChainScores, forward_backward, negative_log_likelihood, valid_mask, viterbi
 from ..crf.layer import CRF_PARAM_NAMES, set_crf_labels
 from ..crf.schemes import check_scheme, find_violation
+from ..training.diagnostics import EmissionGaps, crf_measures, top2_gaps
 
 DECODERS = ("crf", "softmax")
 # Where the chain algorithms (forward-backward, Viterbi) run: on the CPU, or on the model's device.
@@ -142,6 +143,7 @@ class CRFPipe(TrainablePipe):
             ]
         ops = self.chain_ops
         scores = self.model.predict(docs).to(ops)
+        self._record_emission_gaps(docs, scores)
         if self.cfg["decoder"] == "crf":
             paths, _ = viterbi(ops, scores)
             marginals = forward_backward(ops, scores, with_transitions=False).marginals if probabilities else None
@@ -262,6 +264,31 @@ class CRFPipe(TrainablePipe):
         for eg in examples:
             found.update(tag for tag in self.gold_tags(eg) if tag)
         return sorted(found)
+
+    # ----- diagnostics and the optimizer's CRF group (see spacy_crf_lr.training) -----
+
+    def _record_emission_gaps(self, docs: Sequence[Doc], scores: ChainScores) -> None:
+        """Note each doc's emission gaps (a bounded cache that is never serialized) for `score`."""
+        if not hasattr(self, "_emission_gaps"):
+            self._emission_gaps = EmissionGaps()
+        gaps = top2_gaps(self.chain_ops.xp, scores.emissions)
+        self._emission_gaps.add([doc.text for doc in docs], gaps, [len(doc) for doc in docs])
+
+    def score(self, examples: Iterable[Example], **kwargs) -> dict:
+        """The scorer's scores plus `<name>_crf`: the CRF diagnostics of this evaluation (a dict)."""
+        examples = list(examples)
+        scores = dict(super().score(examples, **kwargs))
+        gaps = getattr(self, "_emission_gaps", None)
+        per_doc = gaps.take(eg.predicted.text for eg in examples) if gaps is not None else []
+        scores[f"{self.name}_crf"] = crf_measures(self.name, self.labels, self.cfg, self.crf_scores(), per_doc)
+        return scores
+
+    def finish_update(self, sgd) -> None:
+        """Update the model; an optimizer with CRF groups (spacy_crf_lr.Adam.v1) first learns this CRF layer."""
+        register = getattr(sgd, "register_crf_layers", None)
+        if register is not None:
+            register(self.model)
+        super().finish_update(sgd)
 
     # ----- serialization: keep the CRF layer in step with the loaded labels -----
 
