@@ -18,6 +18,7 @@ from spacy_crf_lr.training.diagnostics import (
     scale_ratio,
     transition_sanity,
 )
+from spacy_crf_lr.training.logger import DEFAULT_FILE, advise_crf_lr
 
 BMES = ("B", "M", "E", "S")
 IMPOSSIBLE = {("S", "M"), ("S", "E"), ("B", "S"), ("B", "B"), ("M", "S"), ("M", "B"), ("E", "M"), ("E", "E")}
@@ -253,6 +254,52 @@ def test_logger_with_constrained_training_an_explicit_path_and_no_output_dir(tmp
     header = next(line for line in proc.stdout.splitlines() if "CRF_SANITY" in line).split()
     rows = [line.split() for line in proc.stdout.splitlines() if re.match(r"^\s*\d+\s+\d+\s", line)]
     assert [dict(zip(reversed(header), reversed(row)))["CRF_SANITY"] for row in rows] == ["n/a", "n/a"]
+
+
+def test_advisor_warns_once_with_a_larger_crf_lr_when_the_crf_does_nothing(tmp_path):
+    """crf_lr = learn_rate: the transitions stay tiny against the emissions; one warning names a crf_lr."""
+    corpus = write_toy_corpus(tmp_path / "train.utf8", n=200, seed=2)
+    proc = python(
+        "-m",
+        "spacy",
+        "train",
+        str(ROOT / "configs" / "cnn_crf.cfg"),
+        "--output",
+        str(tmp_path / "out"),
+        "--paths.train",
+        str(corpus),
+        "--paths.dev",
+        str(corpus),
+        "--vars.scheme",
+        "null",
+        "--vars.lr",
+        "0.002",
+        "--vars.crf_lr",
+        "0.002",
+        *LOGGER,
+        *TINY,
+        "--training.logger.advise_evals",
+        "2",
+    )
+    records = [json.loads(line) for line in (tmp_path / "out" / DEFAULT_FILE).read_text(encoding="utf8").splitlines()]
+    assert [r["step"] for r in records] == [0, 20, 40]
+    assert all(r["ratio"] > 20 for r in records[1:]), [r["ratio"] for r in records]
+    warnings = [line for line in proc.stdout.splitlines() if "Try crf_lr = " in line]
+    assert len(warnings) == 1
+    suggested = float(re.search(r"Try crf_lr = ([0-9.e+-]+)", warnings[0]).group(1))
+    assert suggested == records[-1]["advice_crf_lr"] == advise_crf_lr(records) and suggested > 10 * 0.002
+    assert "advice_crf_lr" not in records[0] and "advice_crf_lr" not in records[1]
+    assert "emission/transition ratio above 20 for the first 2 evaluations after step 0" in proc.stdout
+
+
+def test_advice_scales_crf_lr_by_the_growth_still_needed():
+    first = {"step": 0, "mean_abs_transition": 0.0, "emission_margin": 5.0, "crf_lr": 1e-3}
+    last = {"step": 100, "mean_abs_transition": 0.01, "emission_margin": 5.0, "crf_lr": 1e-3}
+    # ratio 5 needs mean |T| = 1: 100x the growth seen
+    assert advise_crf_lr([first, last]) == pytest.approx(0.1)
+    assert advise_crf_lr([first, {**last, "mean_abs_transition": 0.0}]) == pytest.approx(0.1)  # no growth: 100x
+    assert advise_crf_lr([first, {**last, "mean_abs_transition": 2.0}]) is None  # already there
+    assert advise_crf_lr([first, {**last, "emission_margin": None}]) is None
 
 
 def test_logger_refuses_a_useless_dev_cap():

@@ -115,8 +115,8 @@ def crf_diagnostics_logger(
         raise ValueError(f"max_dev_docs must be an integer from 1 to {MAX_MARGIN_DOCS}, got {max_dev_docs!r}.")
     if advise_ratio is not None and not (isinstance(advise_ratio, (int, float)) and advise_ratio > 0):
         raise ValueError(f"advise_ratio must be a number > 0 or null, got {advise_ratio!r}.")
-    if not isinstance(advise_evals, int) or advise_evals < 2:
-        raise ValueError(f"advise_evals must be an integer >= 2 (growth needs two evaluations), got {advise_evals!r}.")
+    if not isinstance(advise_evals, int) or isinstance(advise_evals, bool) or advise_evals < 1:
+        raise ValueError(f"advise_evals must be an integer >= 1, got {advise_evals!r}.")
 
     def setup(nlp, stdout: IO = sys.stdout, stderr: IO = sys.stderr):
         msg = Printer(no_print=True)
@@ -161,20 +161,22 @@ def crf_diagnostics_logger(
         def advise(record: Dict[str, Any]) -> None:
             name = record["component"]
             history[name].append(record)
-            seen = history[name]
+            # the evaluation at step 0 follows a single update: both scales are still ~0, it proves nothing
+            seen = [r for r in history[name] if r["step"] > 0]
             if advise_ratio is None or name in advised or len(seen) != advise_evals or record["decoder"] != "crf":
                 return
             if all((r["ratio"] if r["ratio"] is not None else math.inf) > advise_ratio for r in seen):
-                suggestion = advise_crf_lr(seen)
+                suggestion = advise_crf_lr(history[name])
                 if suggestion is not None:
                     advised.add(name)
                     record["advice_crf_lr"] = suggestion
+                    ratio = record["ratio"] if record["ratio"] is not None else math.inf
                     write_line(
                         msg.warn(
                             f"CRF '{name}': emission/transition ratio above {advise_ratio:g} for the first "
-                            f"{advise_evals} evaluations (now {record['ratio'] or math.inf:.3g}): the transitions "
-                            f"barely change a decision. Try crf_lr = {suggestion:g} (now {record['crf_lr']:g}; "
-                            f"aims at a ratio of {TARGET_RATIO:g} over the same steps)."
+                            f"{advise_evals} evaluations after step 0 (now {ratio:.3g}): the transitions barely "
+                            f"change a decision. Try crf_lr = {suggestion:g} (now {record['crf_lr']:g}; it aims "
+                            f"at a ratio of {TARGET_RATIO:g} over the same steps)."
                         )
                     )
 
@@ -206,10 +208,11 @@ def crf_diagnostics_logger(
                 for name in components
                 if isinstance(scores.get(f"{name}_crf"), dict)
             ]
+            for record in records:
+                advise(record)
             write(records, info)
             cells = {}
             for record in records:
-                advise(record)
                 cells.update(zip(columns[record["component"]], console_cells(record)))
             losses = [f"{float(info['losses'].get(pipe, 0.0)):.2f}" for pipe in logged_pipes]
             shown = []
