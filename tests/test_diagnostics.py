@@ -391,3 +391,44 @@ def test_experiment_workflow_trains_the_grid_unconstrained():
     for arm, name in zip(grid, ["CRF-1", "CRF-2", "CRF-3", "Softmax", "CRF-1000×"]):
         assert f"--arm {name} training/exp_{arm} metrics/exp_{arm}_test.json" in report
     assert "--output docs/experiment.md --plot docs/experiment_transitions.png" in report
+
+
+def test_experiment_bert_workflow_pretrains_on_training_text_then_trains_the_crf_lr_grid():
+    from weasel.util import load_project_config
+
+    project = load_project_config(ROOT)
+    variables = project["vars"]
+    for factor in (10, 100, 1000):
+        assert variables[f"expbert_lr_{factor}x"] == pytest.approx(factor * variables["expbert_lr"])
+    commands = {c["name"]: c for c in project["commands"]}
+    arms = {"crf1": "", "crf10": "_10x", "crf100": "_100x", "crf1000": "_1000x", "softmax": ""}
+    assert project["workflows"]["experiment-bert"] == [
+        "check-data",
+        "pretrain-bert",
+        *[f"exp-bert-{arm}" for arm in arms],
+        "exp-bert-report",
+    ]
+    pretrain = commands["pretrain-bert"]["script"][0]
+    assert pretrain.startswith(f"python scripts/pretrain_bert.py {variables['train']} {variables['bert_model']} ")
+    assert f"--holdout {variables['holdout']}" in pretrain  # the dev lines are left out, test text never read
+    for arm, suffix in arms.items():
+        train, segment, score = commands[f"exp-bert-{arm}"]["script"]
+        config = "bert_softmax" if arm == "softmax" else "bert_crf"
+        assert train.startswith(f"python -m spacy train configs/{config}.cfg --output training/expbert_{arm} ")
+        assert f" --vars.scheme null --vars.transformer {variables['bert_model']} " in train
+        assert f" --vars.lr {variables['expbert_lr']} --vars.crf_lr {variables['expbert_lr' + suffix]} " in train
+        assert "--training.logger.@loggers spacy_crf_lr.CRFDiagnosticsLogger.v1" in train
+        assert f"training/expbert_{arm}/model-best" in segment and score.endswith(f"metrics/expbert_{arm}_test.json")
+    assert "--output docs/experiment_bert.md" in commands["exp-bert-report"]["script"][0]
+
+
+def test_pretraining_text_is_the_training_part_only(tmp_path):
+    import sys
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from pretrain_bert import chunks, training_texts
+
+    corpus = tmp_path / "train.utf8"
+    corpus.write_text("甲乙  丙\n丁  戊\n己庚  辛\n", encoding="utf8")
+    assert training_texts(corpus, holdout=1 / 3) == ["甲乙丙", "丁戊"]  # the last third (dev) is left out
+    assert chunks(["甲乙丙丁戊"], 2) == ["甲乙", "丙丁", "戊"]
