@@ -95,10 +95,18 @@ def read_encoder(training_dir: Path, component: str) -> str:
     for model_dir in ("model-last", "model-best"):
         path = training_dir / model_dir / "config.cfg"
         if path.is_file():
-            config = load_config(path)
+            config = load_config(path, interpolate=True)
             tok2vec = config["components"][component]["model"]["tok2vec"]
             if "upstream" in tok2vec:  # a listener: the encoder is the upstream component's model
-                upstream = config["components"][tok2vec["upstream"]]["model"]
+                wanted = tok2vec["upstream"]
+                # upstream "*": any component the listener can listen to, i.e. the first one before it
+                # with a transformer or tok2vec factory
+                if wanted == "*":
+                    names = config["nlp"]["pipeline"]
+                    before = names[: names.index(component)] if component in names else names
+                    found = [n for n in before if config["components"][n].get("factory") in ("transformer", "tok2vec")]
+                    wanted = found[-1] if found else wanted
+                upstream = config["components"][wanted]["model"]
                 name = upstream.get("name")
                 return upstream["@architectures"] + (f" ({name})" if name else "")
             return tok2vec["@architectures"]

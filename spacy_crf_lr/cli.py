@@ -160,8 +160,8 @@ def run_inspect(args: argparse.Namespace) -> int:
     import numpy
     import spacy
 
+    from .crf.diagnostics import describe
     from .pipeline.base import CRFPipe
-    from .training.diagnostics import describe
 
     nlp = spacy.load(args.model)
     crfs = [(name, proc) for name, proc in nlp.pipeline if isinstance(proc, CRFPipe)]

@@ -10,14 +10,15 @@ import pytest
 from conftest import ROOT, python
 
 from spacy_crf_lr.cli import main
-from spacy_crf_lr.crf.schemes import constraint_masks
-from spacy_crf_lr.training.diagnostics import (
+from spacy_crf_lr.crf.diagnostics import (
     emission_margin,
     infer_scheme,
     mean_abs_transition,
     scale_ratio,
     transition_sanity,
 )
+from spacy_crf_lr.crf.schemes import constraint_masks
+from spacy_crf_lr.training.logger import DEFAULT_FILE, advise_crf_lr
 
 BMES = ("B", "M", "E", "S")
 IMPOSSIBLE = {("S", "M"), ("S", "E"), ("B", "S"), ("B", "B"), ("M", "S"), ("M", "B"), ("E", "M"), ("E", "E")}
@@ -246,8 +247,60 @@ def test_logger_with_constrained_training_an_explicit_path_and_no_output_dir(tmp
         transitions = numpy.array(record["transitions"])
         # the learned, unmasked parameters: impossible moves are never trained and stay at their initial 0
         assert numpy.all(transitions[~allowed] == 0.0)
-        assert record["sanity"] == transition_sanity(transitions, BMES)
+        # so their sanity means nothing: n/a, not 0.000
+        assert record["sanity"] is None and record["sanity_note"] == "n/a: masked by the scheme"
+        assert record["sanity_scheme"] == "BMES"
     assert numpy.abs(numpy.array(records[-1]["transitions"])[allowed]).min() > 0
+    header = next(line for line in proc.stdout.splitlines() if "CRF_SANITY" in line).split()
+    rows = [line.split() for line in proc.stdout.splitlines() if re.match(r"^\s*\d+\s+\d+\s", line)]
+    assert [dict(zip(reversed(header), reversed(row)))["CRF_SANITY"] for row in rows] == ["n/a", "n/a"]
+
+
+def test_advisor_warns_once_with_a_larger_crf_lr_when_the_crf_does_nothing(tmp_path):
+    """crf_lr = learn_rate: the transitions stay tiny against the emissions; one warning names a crf_lr."""
+    corpus = write_toy_corpus(tmp_path / "train.utf8", n=200, seed=2)
+    proc = python(
+        "-m",
+        "spacy",
+        "train",
+        str(ROOT / "configs" / "cnn_crf.cfg"),
+        "--output",
+        str(tmp_path / "out"),
+        "--paths.train",
+        str(corpus),
+        "--paths.dev",
+        str(corpus),
+        "--vars.scheme",
+        "null",
+        "--vars.lr",
+        "0.002",
+        "--vars.crf_lr",
+        "0.002",
+        *LOGGER,
+        *TINY,
+        "--training.logger.advise_evals",
+        "2",
+    )
+    records = [json.loads(line) for line in (tmp_path / "out" / DEFAULT_FILE).read_text(encoding="utf8").splitlines()]
+    assert [r["step"] for r in records] == [0, 20, 40]
+    assert all(r["ratio"] > 20 for r in records[1:]), [r["ratio"] for r in records]
+    warnings = [line for line in proc.stdout.splitlines() if "Try crf_lr = " in line]
+    assert len(warnings) == 1
+    suggested = float(re.search(r"Try crf_lr = ([0-9.e+-]+)", warnings[0]).group(1))
+    assert suggested == records[-1]["advice_crf_lr"] == advise_crf_lr(records) and suggested > 10 * 0.002
+    assert "advice_crf_lr" not in records[0] and "advice_crf_lr" not in records[1]
+    text = " ".join(proc.stdout.split())  # the console wraps long warnings
+    assert "emission/transition ratio above 20 for the first 2 evaluations after step 0" in text
+
+
+def test_advice_scales_crf_lr_by_the_growth_still_needed():
+    first = {"step": 0, "mean_abs_transition": 0.0, "emission_margin": 5.0, "crf_lr": 1e-3}
+    last = {"step": 100, "mean_abs_transition": 0.01, "emission_margin": 5.0, "crf_lr": 1e-3}
+    # ratio 5 needs mean |T| = 1: 100x the growth seen
+    assert advise_crf_lr([first, last]) == pytest.approx(0.1)
+    assert advise_crf_lr([first, {**last, "mean_abs_transition": 0.0}]) == pytest.approx(0.1)  # no growth: 100x
+    assert advise_crf_lr([first, {**last, "mean_abs_transition": 2.0}]) is None  # already there
+    assert advise_crf_lr([first, {**last, "emission_margin": None}]) is None
 
 
 def test_logger_refuses_a_useless_dev_cap():
@@ -278,6 +331,25 @@ def test_inspect_prints_the_labelled_matrix_and_plots_it(unconstrained_run, tmp_
     sanity = next(line for line in lines if line.startswith("sanity:"))
     assert float(sanity.split()[1]) == pytest.approx(records[-1]["sanity"], abs=0.001)
     assert plot.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_inspect_says_sanity_is_not_applicable_to_a_constrained_model(tmp_path):
+    import spacy
+
+    from spacy_crf_lr.crf.diagnostics import describe
+
+    nlp = spacy.blank("zh")
+    nlp.add_pipe("crf_segmenter", config={"scheme": "BMES"})
+    nlp.initialize()
+    nlp.to_disk(tmp_path / "model")
+    out = python("-m", "spacy_crf_lr", "inspect", str(tmp_path / "model")).stdout
+    sanity = next(line for line in out.splitlines() if line.startswith("sanity:"))
+    assert sanity.startswith("sanity: n/a: masked by the scheme") and "0.000" not in sanity
+    # unconstrained: measured, judged by the scheme the labels fit
+    text, value, scheme = describe(BMES, bmes_matrix(-1.0, 1.0), numpy.zeros(4), numpy.zeros(4), None)
+    assert value == 1.0 and scheme == "BMES" and "sanity: 1.000" in text
+    text, value, scheme = describe(BMES, bmes_matrix(-1.0, 1.0), numpy.zeros(4), numpy.zeros(4), "BMES")
+    assert value is None and scheme == "BMES" and "n/a: masked by the scheme" in text
 
 
 def test_inspect_names_a_missing_component(unconstrained_run, capsys):
@@ -320,3 +392,44 @@ def test_experiment_workflow_trains_the_grid_unconstrained():
     for arm, name in zip(grid, ["CRF-1", "CRF-2", "CRF-3", "Softmax", "CRF-1000×"]):
         assert f"--arm {name} training/exp_{arm} metrics/exp_{arm}_test.json" in report
     assert "--output docs/experiment.md --plot docs/experiment_transitions.png" in report
+
+
+def test_experiment_bert_workflow_pretrains_on_training_text_then_trains_the_crf_lr_grid():
+    from weasel.util import load_project_config
+
+    project = load_project_config(ROOT)
+    variables = project["vars"]
+    for factor in (10, 100, 1000):
+        assert variables[f"expbert_lr_{factor}x"] == pytest.approx(factor * variables["expbert_lr"])
+    commands = {c["name"]: c for c in project["commands"]}
+    arms = {"crf1": "", "crf10": "_10x", "crf100": "_100x", "crf1000": "_1000x", "softmax": ""}
+    assert project["workflows"]["experiment-bert"] == [
+        "check-data",
+        "pretrain-bert",
+        *[f"exp-bert-{arm}" for arm in arms],
+        "exp-bert-report",
+    ]
+    pretrain = commands["pretrain-bert"]["script"][0]
+    assert pretrain.startswith(f"python scripts/pretrain_bert.py {variables['train']} {variables['bert_model']} ")
+    assert f"--holdout {variables['holdout']}" in pretrain  # the dev lines are left out, test text never read
+    for arm, suffix in arms.items():
+        train, segment, score = commands[f"exp-bert-{arm}"]["script"]
+        config = "bert_softmax" if arm == "softmax" else "bert_crf"
+        assert train.startswith(f"python -m spacy train configs/{config}.cfg --output training/expbert_{arm} ")
+        assert f" --vars.scheme null --vars.transformer {variables['bert_model']} " in train
+        assert f" --vars.lr {variables['expbert_lr']} --vars.crf_lr {variables['expbert_lr' + suffix]} " in train
+        assert "--training.logger.@loggers spacy_crf_lr.CRFDiagnosticsLogger.v1" in train
+        assert f"training/expbert_{arm}/model-best" in segment and score.endswith(f"metrics/expbert_{arm}_test.json")
+    assert "--output docs/experiment_bert.md" in commands["exp-bert-report"]["script"][0]
+
+
+def test_pretraining_text_is_the_training_part_only(tmp_path):
+    import sys
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from pretrain_bert import chunks, training_texts
+
+    corpus = tmp_path / "train.utf8"
+    corpus.write_text("甲乙  丙\n丁  戊\n己庚  辛\n", encoding="utf8")
+    assert training_texts(corpus, holdout=1 / 3) == ["甲乙丙", "丁戊"]  # the last third (dev) is left out
+    assert chunks(["甲乙丙丁戊"], 2) == ["甲乙", "丙丁", "戊"]

@@ -20,6 +20,7 @@ from spacy.util import ensure_path, to_bytes
 from thinc.api import Model, NumpyOps, Ops, set_dropout_rate
 
 from ..crf.chain_ops import ChainScores, forward_backward, negative_log_likelihood, valid_mask, viterbi
+from ..crf.diagnostics import EmissionGaps, crf_measures, top2_gaps
 from ..crf.layer import CRF_PARAM_NAMES, set_crf_labels
 from ..crf.schemes import check_scheme, constraint_masks, find_violation
 from . import probs as _probs  # noqa: F401  (registers token._.crf_prob and token._.crf_probs)
@@ -69,6 +70,7 @@ class CRFPipe(TrainablePipe):
         check_setting("crf_device", crf_device, get_args(CRFDevice))
         check_setting("probabilities", probabilities, (True, False))
         # The one home of the labels and the scheme; the CRF layer is told them at initialize and load.
+        self._emission_gaps: Optional[EmissionGaps] = None  # set by the first update (see _record_emission_gaps)
         self.cfg = {
             "labels": [],
             "scheme": scheme,
@@ -135,6 +137,7 @@ class CRFPipe(TrainablePipe):
             ]
         ops = self.chain_ops
         scores = self._predict_scores(docs).to(ops)
+        self._record_emission_gaps(docs, scores)
         if self.cfg["decoder"] == "crf":
             paths, _ = viterbi(ops, scores)
             marginals = forward_backward(ops, scores, with_transitions=False).marginals if probabilities else None
@@ -229,6 +232,8 @@ class CRFPipe(TrainablePipe):
         validate_examples(examples, f"{type(self).__name__}.update")
         if not any(len(eg.predicted) for eg in examples):
             return losses
+        if self._emission_gaps is None:
+            self._emission_gaps = EmissionGaps()
         set_dropout_rate(self.model, drop)
         scores, backprop = self.model.begin_update([eg.predicted for eg in examples])
         loss, d_scores = self.get_loss(examples, scores)
@@ -268,6 +273,33 @@ class CRFPipe(TrainablePipe):
             found.update(tag for tag in self.gold_tags(eg) if tag)
         return sorted(found)
 
+    # ----- diagnostics and the optimizer's CRF group (see spacy_crf_lr.training) -----
+
+    def _record_emission_gaps(self, docs: Sequence[Doc], scores: ChainScores) -> None:
+        """Note each doc's emission gaps for `score`, in a bounded cache that is never serialized. Only a
+        component trained in this process records them (for the evaluations during training), so a loaded
+        model predicting in production does no such work."""
+        if self._emission_gaps is None:
+            return
+        gaps = top2_gaps(self.chain_ops.xp, scores.emissions)
+        self._emission_gaps.add([doc.text for doc in docs], gaps, [len(doc) for doc in docs])
+
+    def score(self, examples: Iterable[Example], **kwargs) -> dict:
+        """The scorer's scores plus `<name>_crf`: the CRF diagnostics of this evaluation (a dict)."""
+        examples = list(examples)
+        scores = dict(super().score(examples, **kwargs))
+        gaps = self._emission_gaps
+        per_doc = gaps.take(eg.predicted.text for eg in examples) if gaps is not None else []
+        scores[f"{self.name}_crf"] = crf_measures(self.name, self.labels, self.cfg, self.crf_scores(), per_doc)
+        return scores
+
+    def finish_update(self, sgd) -> None:
+        """Update the model; an optimizer with CRF groups (spacy_crf_lr.Adam.v1) first learns this CRF layer."""
+        register = getattr(sgd, "register_crf_layers", None)
+        if register is not None:
+            register(self.model)
+        super().finish_update(sgd)
+
     # ----- serialization: every part named on failure, the CRF layer kept in step with the labels -----
 
     def _parts(self) -> Dict[str, Tuple[Callable[[], bytes], Callable[[bytes], None]]]:
@@ -279,9 +311,6 @@ class CRFPipe(TrainablePipe):
             ),
             "model": (self.model.to_bytes, self.model.from_bytes),
         }
-
-    def _read_cfg(self, data: bytes) -> None:
-        self.cfg.update(srsly.json_loads(data))
 
     def to_bytes(self, *, exclude=tuple()) -> bytes:
         self._validate_serialization_attrs()

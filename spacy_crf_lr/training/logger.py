@@ -1,36 +1,39 @@
-"""`spacy_crf_lr.CRFDiagnosticsLogger.v1`: spaCy's console logger plus, at each evaluation,
-diagnostics of every CRF component (transition matrix, its scale against the emission
-scores, transition sanity), written as JSONL and shown as two extra console columns."""
+"""`spacy_crf_lr.CRFDiagnosticsLogger.v1`: spaCy's console table plus, at each evaluation, the
+diagnostics every CRF component's scorer reported (transition matrix, its scale against the emission
+scores, transition sanity), written as JSONL and shown as two extra console columns, and a one-time
+advice on `crf_lr` when the transitions stay negligible."""
 
 import json
 import math
 import sys
-from itertools import islice
 from pathlib import Path
 from typing import IO, Any, Callable, Dict, List, Optional, Tuple
 
-import numpy
-from spacy.training.loggers import console_logger
-from spacy.util import minibatch, registry, resolve_dot_names
+from spacy.training.loggers import setup_table
+from spacy.util import registry
 from wasabi import Printer
 
+from ..crf.diagnostics import MAX_MARGIN_DOCS, margin_of, scale_ratio
 from ..pipeline.base import CRFPipe
-from .diagnostics import emission_margin, infer_scheme, mean_abs_transition, scale_ratio, transition_sanity
 
 DEFAULT_FILE = "crf_diagnostics.jsonl"  # in the training output directory (`spacy train --output`)
-
-
-class _ConsoleView:
-    """The nlp object as the wrapped console logger sees it: the same pipeline, but a
-    training config whose score weights name the extra columns (weight 0: the columns are
-    only displayed; the training score and the saved config are untouched)."""
-
-    def __init__(self, nlp, config: Dict[str, Any]):
-        self._nlp = nlp
-        self.config = config
-
-    def __getattr__(self, name: str):
-        return getattr(self._nlp, name)
+TARGET_RATIO = 5.0  # the advice aims the emission/transition ratio here (CRFs that work sit around 1-10)
+# keys of a component's `<name>_crf` score that the JSONL record takes over (in this order)
+MEASURE_KEYS = (
+    "component",
+    "decoder",
+    "scheme",
+    "sanity_scheme",
+    "labels",
+    "transitions",
+    "start",
+    "end",
+    "mean_abs_transition",
+    "emission_margin",
+    "ratio",
+    "sanity",
+    "sanity_note",
+)
 
 
 def column_names(components: List[str]) -> Dict[str, Tuple[str, str]]:
@@ -41,128 +44,141 @@ def column_names(components: List[str]) -> Dict[str, Tuple[str, str]]:
     return {name: (f"crf{i}_sanity", f"crf{i}_ratio") for i, name in enumerate(components, 1)}
 
 
-def _console_values(sanity: Optional[float], margin: Optional[float], ratio: Optional[float]) -> Tuple[float, float]:
-    """Values for the console columns. The console multiplies scores by 100: sanity shows as a
-    percentage, the ratio is divided by 100 so that it shows as itself ("inf": all transitions
-    are zero; "nan": not measurable)."""
-    shown_sanity = math.nan if sanity is None else sanity
-    if ratio is not None:
-        shown_ratio = ratio / 100
+def console_cells(record: Dict[str, Any]) -> Tuple[str, str]:
+    """The sanity (in %) and ratio cells of a record: "n/a" when not measurable (a constrained
+    CRF's sanity, a missing margin), "inf" when all transitions are zero."""
+    sanity = "n/a" if record.get("sanity") is None else f"{100 * record['sanity']:.2f}"
+    if record.get("ratio") is not None:
+        ratio = f"{record['ratio']:.2f}"
     else:
-        shown_ratio = math.inf if margin else math.nan
-    return shown_sanity, shown_ratio
+        ratio = "inf" if record.get("emission_margin") else "n/a"
+    return sanity, ratio
 
 
 def _number(value: Any) -> Optional[float]:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+class RateLog:
+    """The configured optimizer's rates at a training step: a copy of `[training.optimizer]`,
+    resolved here and stepped like the training loop steps its own (spaCy's `info` carries no rates)."""
+
+    def __init__(self, optimizer_config: Dict[str, Any]):
+        self.optimizer = registry.resolve({"optimizer": optimizer_config})["optimizer"]
+        self.steps = 0  # step_schedules() calls so far
+
+    def at(self, step: int) -> Tuple[Optional[float], Optional[float], bool]:
+        """(learn_rate, crf_lr, averaged) in effect after the update of `step` (0-based), as the
+        training loop's optimizer has them at that step's evaluation; crf_lr = learn_rate when
+        the optimizer has no CRF rate of its own."""
+        while self.steps < step + 1:
+            self.optimizer.step_schedules()
+            self.steps += 1
+        body = _number(self.optimizer.learn_rate)
+        crf = _number(getattr(self.optimizer, "crf_lr", None))
+        return body, body if crf is None else crf, self.optimizer.averages is not None
+
+
+def advise_crf_lr(records: List[Dict[str, Any]], target: float = TARGET_RATIO) -> Optional[float]:
+    """A crf_lr that would have brought the emission/transition ratio to `target` over the same steps,
+    assuming the transitions grow in proportion to crf_lr (Adam moves each weight by about its rate
+    per step): crf_lr × needed growth / observed growth of mean |transition|; 100 × crf_lr when they
+    did not grow. None when there is nothing to advise (no margin, no rate, or already there)."""
+    first, last = records[0], records[-1]
+    crf_lr, margin = last.get("crf_lr"), last.get("emission_margin")
+    if not crf_lr or not margin:
+        return None
+    wanted = margin / target
+    if last["mean_abs_transition"] >= wanted:
+        return None
+    grown = last["mean_abs_transition"] - first["mean_abs_transition"]
+    if grown <= 0 or last["step"] <= first["step"]:
+        return float(f"{100 * crf_lr:.1g}")
+    needed = wanted - first["mean_abs_transition"]
+    return float(f"{crf_lr * needed / grown:.1g}")
+
+
 @registry.loggers("spacy_crf_lr.CRFDiagnosticsLogger.v1")
-def crf_diagnostics_logger(progress_bar: bool = False, path: Optional[str] = None, max_dev_docs: int = 200) -> Callable:
-    """spaCy's ConsoleLogger.v1 table plus CRF diagnostics at each evaluation.
-    path: the JSONL file; None (default) = `crf_diagnostics.jsonl` in the training output
-    directory (nothing is written when training has no output directory).
-    max_dev_docs: the first N docs of the dev corpus give the emission margin."""
-    if max_dev_docs < 1:
-        raise ValueError(f"max_dev_docs must be >= 1, got {max_dev_docs!r}.")
-    console = console_logger(progress_bar=progress_bar)
+def crf_diagnostics_logger(
+    progress_bar: bool = False,
+    path: Optional[str] = None,
+    max_dev_docs: int = 200,
+    advise_ratio: Optional[float] = 20.0,
+    advise_evals: int = 3,
+) -> Callable:
+    """spaCy's console table plus the CRF diagnostics of each evaluation (from the CRF components'
+    scores). path: the JSONL file; None (default) = `crf_diagnostics.jsonl` in the training output
+    directory (nothing is written when training has no output directory). max_dev_docs: the first N
+    dev docs give the emission margin. advise_ratio / advise_evals: warn once, with a suggested
+    crf_lr, when a CRF's ratio stays above advise_ratio for the first advise_evals evaluations (null: never)."""
+    if not isinstance(max_dev_docs, int) or not 1 <= max_dev_docs <= MAX_MARGIN_DOCS:
+        raise ValueError(f"max_dev_docs must be an integer from 1 to {MAX_MARGIN_DOCS}, got {max_dev_docs!r}.")
+    if advise_ratio is not None and not (isinstance(advise_ratio, (int, float)) and advise_ratio > 0):
+        raise ValueError(f"advise_ratio must be a number > 0 or null, got {advise_ratio!r}.")
+    if not isinstance(advise_evals, int) or isinstance(advise_evals, bool) or advise_evals < 1:
+        raise ValueError(f"advise_evals must be an integer >= 1, got {advise_evals!r}.")
 
     def setup(nlp, stdout: IO = sys.stdout, stderr: IO = sys.stderr):
         msg = Printer(no_print=True)
+        write_line = lambda text: print(text, file=stdout, flush=True)  # noqa: E731
         components = [name for name, proc in nlp.pipeline if isinstance(proc, CRFPipe)]
         columns = column_names(components)
         training = nlp.config["training"]
-        weights = dict(training["score_weights"])
-        for sanity_col, ratio_col in columns.values():
-            weights.setdefault(sanity_col, 0.0)
-            weights.setdefault(ratio_col, 0.0)
-        view = _ConsoleView(nlp, {**nlp.config, "training": {**training, "score_weights": weights}})
-        console_step, console_finalize = console(view, stdout, stderr)
+        score_cols = [col for col, weight in training["score_weights"].items() if weight is not None]
+        crf_cols = [col for name in components for col in columns[name]]
+        logged_pipes = [name for name, proc in nlp.pipeline if getattr(proc, "is_trainable", False)]
+        header, widths, aligns = setup_table(
+            cols=["E", "#"] + [f"Loss {pipe}" for pipe in logged_pipes] + score_cols + crf_cols + ["Score"],
+            widths=[3, 6] + [8] * len(logged_pipes) + [6] * (len(score_cols) + len(crf_cols)) + [6],
+        )
+        write_line(msg.row(header, widths=widths, spacing=2))
+        write_line(msg.row(["-" * width for width in widths], spacing=2))
+        rates = RateLog(nlp.config.interpolate()["training"]["optimizer"])
+        state: Dict[str, Any] = {"file": None, "path": None, "warned": False, "progress": None}
+        history: Dict[str, List[Dict[str, Any]]] = {name: [] for name in components}
+        advised: set = set()
 
-        state: Dict[str, Any] = {"optimizer": None, "docs": None, "file": None, "path": None, "warned": False}
-        # The training loop evaluates (and saves) with the optimizer's parameter averages; it
-        # hands the optimizer to each component's finish_update, which is where we see it.
-        originals = {}
-        for name in components:
-            proc = nlp.get_pipe(name)
-            originals[name] = proc.finish_update
-
-            def finish_update(sgd, _original=originals[name]):
-                state["optimizer"] = sgd
-                return _original(sgd)
-
-            proc.finish_update = finish_update
-
-        def dev_docs() -> list:
-            if state["docs"] is None:
-                config = nlp.config.interpolate()
-                (corpus,) = resolve_dot_names(config, [config["training"]["dev_corpus"]])
-                examples = (eg for eg in corpus(nlp) if len(eg.predicted))
-                state["docs"] = [eg.predicted for eg in islice(examples, max_dev_docs)]
-            return state["docs"]
-
-        def emissions_of(name: str) -> List[numpy.ndarray]:
-            """Emission scores of the component on the dev docs, after the components before it."""
-            index = nlp.pipe_names.index(name)
-            docs = [doc.copy() for doc in dev_docs()]
-            for _, before in nlp.pipeline[:index]:
-                docs = list(before.pipe(docs)) if hasattr(before, "pipe") else [before(doc) for doc in docs]
-            model = nlp.get_pipe(name).model
-            found = []
-            for batch in minibatch(docs, size=64):
-                scores = model.predict(list(batch))
-                emissions = model.ops.to_numpy(scores.emissions)
-                lengths = model.ops.to_numpy(scores.lengths)
-                found.extend(emissions[i, : int(n)] for i, n in enumerate(lengths))
-            return found
-
-        def rates() -> Tuple[Optional[float], Optional[float]]:
-            optimizer = state["optimizer"]
-            if optimizer is not None:
-                body = _number(optimizer.learn_rate)
-                crf = _number(getattr(optimizer, "crf_lr", None))
-            else:
-                settings = nlp.config.interpolate()["training"]["optimizer"]
-                body, crf = _number(settings.get("learn_rate")), _number(settings.get("crf_lr"))
-            return body, body if crf is None else crf
-
-        def diagnose(name: str, info: Dict[str, Any]) -> Dict[str, Any]:
-            proc = nlp.get_pipe(name)
-            labels = list(proc.labels)
-            transitions, start, end = (numpy.asarray(a, dtype="float64") for a in proc.crf_scores())
-            judged_by = infer_scheme(labels, proc.cfg.get("scheme"))
-            sanity = transition_sanity(transitions, labels, judged_by) if judged_by else None
-            emissions = emissions_of(name)
-            margin = emission_margin(emissions)
-            mean_abs = mean_abs_transition(transitions)
-            body_lr, crf_lr = rates()
-            record = {
-                "step": info["step"],
-                "epoch": info["epoch"],
-                "score": float(info["score"]),
-                "component": name,
-                "decoder": proc.cfg.get("decoder"),
-                "scheme": proc.cfg.get("scheme"),
-                "sanity_scheme": judged_by,
-                "labels": labels,
-                "transitions": transitions.tolist(),
-                "start": start.tolist(),
-                "end": end.tolist(),
-                "mean_abs_transition": mean_abs,
-                "emission_margin": margin,
-                "ratio": scale_ratio(margin, mean_abs),
-                "sanity": sanity,
-                "learn_rate": body_lr,
-                "crf_lr": crf_lr,
-                "loss": _number(info.get("losses", {}).get(name)),
-                "n_dev_docs": len(emissions),
-                "averaged": bool(state["optimizer"] is not None and state["optimizer"].averages),
-                "seconds": info.get("seconds"),
-            }
+        def record_of(name: str, info: Dict[str, Any], measures: Dict[str, Any]) -> Dict[str, Any]:
+            learn_rate, crf_lr, averaged = rates.at(info["step"])
+            per_doc = measures.get("margin_by_doc", [])[:max_dev_docs]
+            margin = margin_of(per_doc)
+            record = {"step": info["step"], "epoch": info["epoch"], "score": float(info["score"])}
+            record.update({key: measures.get(key) for key in MEASURE_KEYS})
+            record.update(emission_margin=margin, ratio=scale_ratio(margin, measures["mean_abs_transition"]))
+            record.update(
+                learn_rate=learn_rate,
+                crf_lr=crf_lr,
+                loss=_number(info.get("losses", {}).get(name)),
+                n_dev_docs=len(per_doc),
+                averaged=averaged,
+                seconds=info.get("seconds"),
+            )
             for key, value in (info.get("other_scores") or {}).items():
                 if key not in record and _number(value) is not None:
                     record[key] = float(value)
             return record
+
+        def advise(record: Dict[str, Any]) -> None:
+            name = record["component"]
+            history[name].append(record)
+            # the evaluation at step 0 follows a single update: both scales are still ~0, it proves nothing
+            seen = [r for r in history[name] if r["step"] > 0]
+            if advise_ratio is None or name in advised or len(seen) != advise_evals or record["decoder"] != "crf":
+                return
+            if all((r["ratio"] if r["ratio"] is not None else math.inf) > advise_ratio for r in seen):
+                suggestion = advise_crf_lr(history[name])
+                if suggestion is not None:
+                    advised.add(name)
+                    record["advice_crf_lr"] = suggestion
+                    ratio = record["ratio"] if record["ratio"] is not None else math.inf
+                    write_line(
+                        msg.warn(
+                            f"CRF '{name}': emission/transition ratio above {advise_ratio:g} for the first "
+                            f"{advise_evals} evaluations after step 0 (now {ratio:.3g}): the transitions barely "
+                            f"change a decision. Try crf_lr = {suggestion:g} (now {record['crf_lr']:g}; it aims "
+                            f"at a ratio of {TARGET_RATIO:g} over the same steps)."
+                        )
+                    )
 
         def write(records: List[Dict[str, Any]], info: Dict[str, Any]) -> None:
             if state["file"] is None:
@@ -172,7 +188,7 @@ def crf_diagnostics_logger(progress_bar: bool = False, path: Optional[str] = Non
                 if target is None:
                     if not state["warned"]:
                         state["warned"] = True
-                        print(msg.warn("CRF diagnostics: no output directory and no `path`: not written"), file=stdout)
+                        write_line(msg.warn("CRF diagnostics: no output directory and no `path`: not written"))
                     return
                 state["path"] = Path(target)
                 state["path"].parent.mkdir(parents=True, exist_ok=True)
@@ -183,33 +199,47 @@ def crf_diagnostics_logger(progress_bar: bool = False, path: Optional[str] = Non
 
         def log_step(info: Optional[Dict[str, Any]]) -> None:
             if info is None:
-                console_step(None)
+                if state["progress"] is not None:
+                    state["progress"].update(1)
                 return
-            optimizer = state["optimizer"]
-            averages = optimizer.averages if optimizer is not None else None
-            if averages:
-                with nlp.use_params(averages):
-                    records = [diagnose(name, info) for name in components]
-            else:
-                records = [diagnose(name, info) for name in components]
-            write(records, info)
-            shown = dict(info.get("other_scores") or {})
+            scores = info.get("other_scores") or {}
+            records = [
+                record_of(name, info, scores[f"{name}_crf"])
+                for name in components
+                if isinstance(scores.get(f"{name}_crf"), dict)
+            ]
             for record in records:
-                sanity_col, ratio_col = columns[record["component"]]
-                shown[sanity_col], shown[ratio_col] = _console_values(
-                    record["sanity"], record["emission_margin"], record["ratio"]
+                advise(record)
+            write(records, info)
+            cells = {}
+            for record in records:
+                cells.update(zip(columns[record["component"]], console_cells(record)))
+            losses = [f"{float(info['losses'].get(pipe, 0.0)):.2f}" for pipe in logged_pipes]
+            shown = []
+            for col in score_cols:
+                value = _number(scores.get(col, 0.0))
+                if value is None:
+                    raise ValueError(f"Score {col!r} is not a number: {scores.get(col)!r}; score_weights need numbers.")
+                shown.append(f"{value if col == 'speed' else 100 * value:.2f}")
+            row = [info["epoch"], info["step"]] + losses + shown + [cells.get(c, "n/a") for c in crf_cols]
+            if state["progress"] is not None:
+                state["progress"].close()
+            write_line(msg.row(row + [f"{float(info['score']):.2f}"], widths=widths, aligns=aligns, spacing=2))
+            if progress_bar:
+                import tqdm
+
+                state["progress"] = tqdm.tqdm(
+                    total=training["eval_frequency"],
+                    disable=None,
+                    leave=False,
+                    file=stderr,
+                    desc=f"Epoch {info['epoch'] + 1}",
                 )
-            console_step({**info, "other_scores": shown})
 
         def finalize() -> None:
-            console_finalize()
-            for name, original in originals.items():
-                proc = nlp.get_pipe(name) if name in nlp.component_names else None
-                if proc is not None and proc.finish_update is not original:
-                    del proc.finish_update
             if state["file"] is not None:
                 state["file"].close()
-                print(msg.info(f"CRF diagnostics written to {state['path']}"), file=stdout)
+                write_line(msg.info(f"CRF diagnostics written to {state['path']}"))
 
         return log_step, finalize
 

@@ -1,13 +1,17 @@
-"""`spacy_crf_lr.Adam.v1`: thinc's Adam with a learning rate of its own for the CRF parameters."""
+"""`spacy_crf_lr.Adam.v1`: thinc's Adam with learning rates of their own for the CRF's parameters
+(`crf_lr`) and for any group of parameters named by a regular expression (`param_lrs`)."""
 
+import re
 from numbers import Real
-from typing import Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Set, Tuple, Union
 
-from thinc.api import Optimizer, registry
+from thinc.api import Model, Optimizer, registry
 from thinc.optimizers import ADAM_DEFAULTS, FloatOrSeq
 from thinc.types import FloatsXd
 
 from ..crf.layer import CRF_PARAM_NAMES
+
+Rate = Union[float, Iterator[float]]
 
 
 def _check_rate(value, name: str, *, allow_zero: bool) -> float:
@@ -19,34 +23,132 @@ def _check_rate(value, name: str, *, allow_zero: bool) -> float:
     return float(value)
 
 
-class CRFAdam(Optimizer):
-    """Adam whose updates of parameters named in CRF_PARAM_NAMES use `crf_lr`
-    in place of `learn_rate` (both may be schedules); everything else is thinc's Adam."""
+def is_crf_layer(node: Model) -> bool:
+    """Whether a thinc node is the CRF layer of `spacy_crf_lr.crf.layer.CRF` (or a copy of one)."""
+    return node.name == "crf" and tuple(node.param_names) == CRF_PARAM_NAMES and "init_transitions" in node.attrs
 
-    __slots__ = ["crf_lr"]
 
-    def __init__(self, learn_rate: FloatOrSeq, *, crf_lr: Optional[FloatOrSeq] = None, **kwargs):
-        super().__init__(learn_rate, use_radam=False, **kwargs)
-        if isinstance(crf_lr, (Real, str)) or crf_lr is None:
-            self.crf_lr = None if crf_lr is None else _check_rate(crf_lr, "crf_lr", allow_zero=False)
+class _Rate:
+    """A learning rate that is a number or a schedule (an iterator of numbers, as thinc's
+    schedules are), checked at each value; the optimizer steps it with its own schedules."""
+
+    def __init__(self, value, name: str):
+        self.name = name
+        if isinstance(value, list):
+            value = iter(value)
+        if isinstance(value, (Real, str)):
+            self.schedule, self.value = None, _check_rate(value, name, allow_zero=False)
         else:
-            self._set_attr_or_schedule("crf_lr", crf_lr)
-            _check_rate(self.crf_lr, "crf_lr (first value of the schedule)", allow_zero=True)
+            self.schedule = value
+            try:
+                first = next(value)
+            except (StopIteration, TypeError) as error:
+                raise ValueError(f"{name} must be a number > 0 or a schedule, got {value!r} ({error}).") from None
+            self.value = _check_rate(first, f"{name} (first value of the schedule)", allow_zero=True)
+
+    def step(self) -> None:
+        if self.schedule is not None:
+            self.value = _check_rate(
+                next(self.schedule, self.value), f"{self.name} (value of the schedule)", allow_zero=True
+            )
+
+
+class CRFAdam(Optimizer):
+    """thinc's Adam where each parameter is updated at its group's rate: the CRF layer's own
+    parameters at `crf_lr`, a parameter whose name matches a `param_lrs` pattern at that pattern's
+    rate (first match wins), everything else at `learn_rate`. All rates may be schedules."""
+
+    __slots__ = ["_crf", "_groups", "_crf_ids", "_group_of", "_seen", "_checked"]
+
+    def __init__(
+        self,
+        learn_rate: FloatOrSeq,
+        *,
+        crf_lr: Optional[FloatOrSeq] = None,
+        param_lrs: Optional[Dict[str, FloatOrSeq]] = None,
+        **kwargs,
+    ):
+        super().__init__(learn_rate, use_radam=False, **kwargs)
+        self._crf = None if crf_lr is None else _Rate(crf_lr, "crf_lr")
+        self._groups: List[Tuple[re.Pattern, _Rate]] = []
+        for pattern, rate in (param_lrs or {}).items():
+            try:
+                compiled = re.compile(pattern)
+            except (re.error, TypeError) as error:
+                raise ValueError(f"param_lrs: {pattern!r} is not a regular expression ({error}).") from None
+            self._groups.append((compiled, _Rate(rate, f"param_lrs[{pattern!r}]")))
+        self._crf_ids: Set[int] = set()
+        self._group_of: Dict[Tuple[int, str], Optional[int]] = {}
+        self._seen: Set[str] = set()
+        self._checked = False
+
+    @property
+    def crf_lr(self) -> Optional[float]:
+        """The CRF's current rate; None when the CRF has no rate of its own."""
+        return None if self._crf is None else self._crf.value
+
+    @property
+    def param_lrs(self) -> Dict[str, float]:
+        """The current rate of each `param_lrs` pattern."""
+        return {pattern.pattern: rate.value for pattern, rate in self._groups}
+
+    def register_crf_layers(self, model: Model) -> None:
+        """Give the CRF layers found in `model` (by their node ids) `crf_lr`. CRFPipe calls this
+        before each update; call it yourself when you train a CRF layer outside a spaCy pipeline."""
+        for node in model.walk():
+            if is_crf_layer(node) and node.id not in self._crf_ids:
+                self._crf_ids.add(node.id)
+                for name in CRF_PARAM_NAMES:
+                    self._group_of.pop((node.id, name), None)
 
     def step_schedules(self) -> None:
         super().step_schedules()
-        if self.crf_lr is not None:
-            _check_rate(self.crf_lr, "crf_lr (value of the schedule)", allow_zero=True)
+        for rate in ([self._crf] if self._crf else []) + [rate for _, rate in self._groups]:
+            rate.step()
+        if not self._checked and self._seen:
+            self._checked = True
+            unmatched = [p.pattern for p, _ in self._groups if not any(p.search(name) for name in self._seen)]
+            if unmatched:
+                raise ValueError(
+                    f"param_lrs: {unmatched} matched no parameter in the first step; parameter names seen: "
+                    f"{sorted(self._seen)}"
+                )
+
+    def rate_for(self, key: Tuple[int, str]) -> float:
+        """The learning rate the parameter `key` = (node id, name) is updated at now."""
+        if key not in self._group_of:
+            group = None
+            if self._crf is not None and key[0] in self._crf_ids and key[1] in CRF_PARAM_NAMES:
+                group = -1
+            else:
+                group = next((i for i, (pattern, _) in enumerate(self._groups) if pattern.search(key[1])), None)
+            self._group_of[key] = group
+        group = self._group_of[key]
+        if group is None:
+            return self.learn_rate
+        return self._crf.value if group == -1 else self._groups[group][1].value
 
     def __call__(self, key: Tuple[int, str], weights: FloatsXd, gradient: FloatsXd, *, lr_scale: float = 1.0):
-        if self.crf_lr is None or key[1] not in CRF_PARAM_NAMES:
+        if not self._checked:
+            self._seen.add(key[1])
+        if self._crf is None and not self._groups:
             return super().__call__(key, weights, gradient, lr_scale=lr_scale)
         body_lr = self.learn_rate
-        self.learn_rate = self.crf_lr
+        self.learn_rate = self.rate_for(key)  # Adam and the weight decay both read learn_rate
         try:
             return super().__call__(key, weights, gradient, lr_scale=lr_scale)
         finally:
             self.learn_rate = body_lr
+
+
+def layer_rates(learn_rate: float, decay: float, n_layers: int, prefix: str = r"encoder\.layer\.") -> Dict[str, float]:
+    """`param_lrs` entries for layer-wise learning-rate decay of an n-layer transformer: layer i
+    (0 = lowest) at learn_rate * decay ** (n_layers - i), embeddings at learn_rate * decay ** (n_layers + 1)."""
+    if not 0 < decay <= 1:
+        raise ValueError(f"layer decay must be in (0, 1], got {decay!r}.")
+    rates = {rf"{prefix}{i}\.": learn_rate * decay ** (n_layers - i) for i in range(n_layers)}
+    rates[r"embeddings\."] = learn_rate * decay ** (n_layers + 1)
+    return rates
 
 
 @registry.optimizers("spacy_crf_lr.Adam.v1")
@@ -54,6 +156,9 @@ def Adam(
     learn_rate: FloatOrSeq = ADAM_DEFAULTS["learn_rate"],
     *,
     crf_lr: Optional[FloatOrSeq] = None,
+    param_lrs: Optional[Dict[str, FloatOrSeq]] = None,
+    layer_decay: Optional[float] = None,
+    n_layers: Optional[int] = None,
     L2: FloatOrSeq = ADAM_DEFAULTS["L2"],
     beta1: FloatOrSeq = ADAM_DEFAULTS["beta1"],
     beta2: FloatOrSeq = ADAM_DEFAULTS["beta2"],
@@ -62,13 +167,24 @@ def Adam(
     L2_is_weight_decay: bool = bool(ADAM_DEFAULTS["L2_is_weight_decay"]),
     use_averages: bool = True,
 ) -> CRFAdam:
-    """thinc's Adam.v1 plus `crf_lr` (number or schedule; null = same as learn_rate)
-    for the CRF's transition, start and end scores."""
+    """thinc's Adam.v1 plus `crf_lr` (number or schedule; null = learn_rate) for the CRF's transition,
+    start and end scores, `param_lrs` (regex over parameter names -> rate or schedule; first match
+    wins) and `layer_decay` with `n_layers` (a numeric learn_rate times decay per transformer layer
+    below the top, appended after param_lrs)."""
     if isinstance(learn_rate, (Real, str)):
         _check_rate(learn_rate, "learn_rate", allow_zero=True)
+    groups = dict(param_lrs or {})
+    if layer_decay is not None:
+        if not isinstance(n_layers, int) or isinstance(n_layers, bool) or n_layers < 1:
+            raise ValueError(f"layer_decay needs n_layers, the transformer's layer count (>= 1), got {n_layers!r}.")
+        if not isinstance(learn_rate, Real):
+            raise ValueError(f"layer_decay needs a numeric learn_rate, got {learn_rate!r}.")
+        for pattern, rate in layer_rates(float(learn_rate), layer_decay, n_layers).items():
+            groups.setdefault(pattern, rate)
     return CRFAdam(
         learn_rate,
         crf_lr=crf_lr,
+        param_lrs=groups,
         L2=L2,
         beta1=beta1,
         beta2=beta2,
