@@ -9,17 +9,55 @@ from typing import List, Optional
 from .cws.bakeoff import BakeoffScore, score_files
 from .cws.sighan import read_lines, write_segmented
 
+ENGINES = ("local", "ray")
+
 
 def add_segment_parser(subparsers: "argparse._SubParsersAction") -> None:
     """Add the `segment MODEL INPUT OUTPUT` subcommand."""
     parser = subparsers.add_parser("segment", help="segment a text file with a trained pipeline, in bakeoff format")
     parser.add_argument("model", help="a trained pipeline (directory or installed package name)")
-    parser.add_argument("input", type=Path, help="UTF-8 text, one sentence per line")
-    parser.add_argument("output", type=Path, help="words joined by two spaces, one line per input line")
+    parser.add_argument("input", help="UTF-8 text, one sentence per line (--engine ray: also a directory or a glob)")
+    parser.add_argument("output", help="words joined by two spaces, one line per input line (ray: or a directory)")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--n-process", type=int, default=1, help="worker processes (CPU only), each loading the model")
     parser.add_argument("--gpu-id", type=int, default=-1, help="GPU to use; -1 for CPU")
-    parser.set_defaults(func=run_segment)
+    parser.add_argument("--engine", choices=ENGINES, default="local", help="local processes, or actors on Ray")
+    parser.add_argument("--address", help="ray: the cluster to join (default: start a local Ray with all CPUs)")
+    parser.add_argument("--num-actors", type=int, help="ray: actors, each loading the model (default: one per CPU)")
+    parser.add_argument("--num-gpus", type=float, default=0, help="ray: GPUs per actor (e.g. 1 for transformers)")
+    parser.set_defaults(func=dispatch_segment)
+
+
+def dispatch_segment(args: argparse.Namespace) -> int:
+    """Run `segment` with the engine args.engine, refusing the other engine's options."""
+    if args.engine == "ray":
+        return run_segment_ray(args)
+    for option, value in (("--address", args.address), ("--num-actors", args.num_actors)):
+        if value is not None:
+            raise ValueError(f"{option} is for --engine ray, not --engine {args.engine}")
+    if args.num_gpus:
+        raise ValueError(f"--num-gpus is for --engine ray, not --engine {args.engine}: use --gpu-id")
+    return run_segment(args)
+
+
+def run_segment_ray(args: argparse.Namespace) -> int:
+    """Segment args.input (file, directory or glob) into args.output with actors on a Ray cluster."""
+    from .cws.ray_engine import segment_files
+
+    if args.n_process != 1 or args.gpu_id >= 0:
+        raise ValueError("--n-process and --gpu-id are for --engine local: use --num-actors and --num-gpus")
+    run = segment_files(
+        args.model,
+        args.input,
+        args.output,
+        address=args.address,
+        num_actors=args.num_actors,
+        num_gpus=args.num_gpus,
+        batch_size=args.batch_size,
+    )
+    target = args.output if run["files"] > 1 else run["outputs"][0]
+    print(f"segmented {run['lines']} lines of {run['files']} file(s) of {args.input} into {target} on Ray")
+    return 0
 
 
 def run_segment(args: argparse.Namespace) -> int:
