@@ -42,19 +42,23 @@ def dispatch_segment(args: argparse.Namespace) -> int:
 
 def run_segment_ray(args: argparse.Namespace) -> int:
     """Segment args.input (file, directory or glob) into args.output with actors on a Ray cluster."""
-    from .cws.ray_engine import segment_files
+    from .cws.ray_engine import WorkerFailure, segment_files
 
     if args.n_process != 1 or args.gpu_id >= 0:
         raise ValueError("--n-process and --gpu-id are for --engine local: use --num-actors and --num-gpus")
-    run = segment_files(
-        args.model,
-        args.input,
-        args.output,
-        address=args.address,
-        num_actors=args.num_actors,
-        num_gpus=args.num_gpus,
-        batch_size=args.batch_size,
-    )
+    try:
+        run = segment_files(
+            args.model,
+            args.input,
+            args.output,
+            address=args.address,
+            num_actors=args.num_actors,
+            num_gpus=args.num_gpus,
+            batch_size=args.batch_size,
+        )
+    except WorkerFailure as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     target = args.output if run["files"] > 1 else run["outputs"][0]
     print(f"segmented {run['lines']} lines of {run['files']} file(s) of {args.input} into {target} on Ray")
     return 0

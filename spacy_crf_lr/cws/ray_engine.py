@@ -1,6 +1,7 @@
 """Segmentation on a Ray cluster with Ray Data: an actor pool that loads the model once per actor."""
 
 import os
+import re
 import time
 from typing import Any, Dict, List, Optional
 
@@ -8,6 +9,19 @@ from .parallel import words_of
 from .remote_files import OutputAssembler, list_inputs, output_paths, plan_chunks, read_chunk
 
 DEFAULT_CHUNK_BYTES = 1 << 18  # input bytes per Ray Data block (~87k Chinese characters)
+
+
+class WorkerFailure(RuntimeError):
+    """A Ray worker (an actor or a read task) failed; the message names the cause."""
+
+
+def _cause(error: BaseException) -> str:
+    """The last `SomeError: message` line of a Ray error's text (its root cause), else its last line."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    for line in reversed(lines):
+        if re.match(r"^[\w.]+(Error|Exception|Exit|Interrupt)\b[^:]*:", line):
+            return line
+    return lines[-1] if lines else type(error).__name__
 
 
 class SegmentWords:
@@ -111,7 +125,7 @@ def segment_files(
 
     Without address, a local Ray is started with this machine's CPUs (unless one is running in this process);
     with it, the job joins that cluster. Each output file is written under a temporary name and renamed when
-    every one of its lines is there."""
+    every one of its lines is there. A failed worker raises WorkerFailure naming the cause."""
     import ray
 
     fs, files, single = list_inputs(source)
@@ -134,7 +148,9 @@ def segment_files(
 
             DataContext.get_current().execution_options.preserve_order = True
             ds = ray.data.from_items(chunks, override_num_blocks=len(chunks))
-            ds = ds.flat_map(_read_rows, fn_kwargs={"fs": fs}, num_cpus=0)  # light I/O: never waits for the actors' CPUs
+            ds = ds.flat_map(
+                _read_rows, fn_kwargs={"fs": fs}, num_cpus=0
+            )  # light I/O: never waits for the actors' CPUs
             ds = segment_dataset(
                 ds, model, batch_size=batch_size, num_actors=num_actors, num_gpus=num_gpus, max_restarts=max_restarts
             )
@@ -144,8 +160,10 @@ def segment_files(
                     assembler.add(file, offset, size, "  ".join(words))
         assembler.finish()
         finished = time.perf_counter()
-    except BaseException:
+    except BaseException as error:
         assembler.abort()
+        if type(error).__module__.startswith("ray."):
+            raise WorkerFailure(f"a Ray worker failed: {_cause(error)}") from error
         raise
     finally:
         if own_ray:
