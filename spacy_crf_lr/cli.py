@@ -60,7 +60,10 @@ def run_segment_ray(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     target = args.output if run["files"] > 1 else run["outputs"][0]
-    print(f"segmented {run['lines']} lines of {run['files']} file(s) of {args.input} into {target} on Ray")
+    print(
+        f"segmented {run['lines']} lines of {run['files']} file(s) of {args.input} into {target} on Ray"
+        f" in {run['total_s']:.1f} s (Ray start-up {run['start_s']:.1f} s)"
+    )
     return 0
 
 

@@ -3,6 +3,7 @@
 import os
 import re
 import time
+import warnings
 from typing import Any, Dict, List, Optional
 
 from .parallel import words_of
@@ -37,7 +38,7 @@ class SegmentWords:
         self.batch_size = batch_size
 
     def __call__(self, batch: Any) -> Any:
-        import pyarrow
+        import pyarrow  # type: ignore[import-untyped]
 
         if self.text_column not in batch.column_names:
             raise ValueError(f"no text column {self.text_column!r} in the dataset (columns: {batch.column_names})")
@@ -84,6 +85,14 @@ def segment_dataset(
     _check_count("num_actors", num_actors, 1)
     if not isinstance(num_gpus, (int, float)) or num_gpus < 0:
         raise ValueError(f"num_gpus must be a number >= 0 (GPUs per actor), got {num_gpus!r}")
+    with warnings.catch_warnings():  # Ray 2.60 has no named parameter for max_restarts / max_task_retries yet
+        warnings.filterwarnings("ignore", message=".*ray_remote_args.* is deprecated")
+        return _map_actors(ds, model, text_column, batch_size, num_actors, num_gpus, max_restarts)
+
+
+def _map_actors(
+    ds: Any, model: str, text_column: str, batch_size: int, num_actors: int, num_gpus: float, max_restarts: int
+) -> Any:
     return ds.map_batches(
         SegmentWords,
         fn_constructor_kwargs={
@@ -147,7 +156,7 @@ def segment_files(
             from ray.data import DataContext
 
             DataContext.get_current().execution_options.preserve_order = True
-            ds = ray.data.from_items(chunks, override_num_blocks=len(chunks))
+            ds: Any = ray.data.from_items(chunks, override_num_blocks=len(chunks))
             ds = ds.flat_map(
                 _read_rows, fn_kwargs={"fs": fs}, num_cpus=0
             )  # light I/O: never waits for the actors' CPUs

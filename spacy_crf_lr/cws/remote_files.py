@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
-import pyarrow.fs as pafs
+import pyarrow.fs as pafs  # type: ignore[import-untyped]
 
 GLOB_CHARS = "*?["
 _PIECE = 1 << 16  # bytes read at a time when looking for a line end
