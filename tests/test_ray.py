@@ -118,27 +118,16 @@ def test_pku_sample_like_local(cluster, model, tmp_path):
     assert (tmp_path / "ray.txt").read_bytes() == segment_local(model, source, tmp_path / "local.txt")
 
 
-def map_workers():
-    """PIDs of the Ray Data actor processes of this test's cluster (descendants of this process)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if not (entry / "cmdline").read_bytes().startswith(b"ray::MapWorker(MapBatches(SegmentWords))"):
-                continue
-            pid, parent = int(entry.name), int(entry.name)
-            for _ in range(6):
-                parent = int((Path("/proc") / str(parent) / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                if parent == os.getpid():
-                    pids.append(pid)
-                    break
-        except (OSError, ValueError, IndexError):
-            continue
-    return pids
+def segmenting_actors():
+    """PIDs of the live segmenting actors of the test's cluster (from the GCS actor table)."""
+    actors = ray._private.state.actors().values()
+    return [
+        a["Pid"]
+        for a in actors
+        if a["ActorClassName"].startswith("MapWorker(MapBatches(Segment") and a["State"] == "ALIVE" and a["Pid"]
+    ]
 
 
-@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds actor processes in /proc")
 def test_killed_actor_is_replaced_and_every_line_is_written_once(cluster, model, tmp_path):
     source = tmp_path / "in.txt"
     source.write_text("\n".join("".join(words) for words in sentences(12000, seed=2)) + "\n", encoding="utf8")
@@ -158,7 +147,7 @@ def test_killed_actor_is_replaced_and_every_line_is_written_once(cluster, model,
     deadline = time.monotonic() + 240
     while thread.is_alive() and time.monotonic() < deadline and killed is None:
         if list(out_dir.glob(".out.txt.tmp-*")):  # the first lines have come back: kill an actor mid-run
-            workers = map_workers()
+            workers = segmenting_actors()
             if workers:
                 assert not (out_dir / "out.txt").exists()
                 os.kill(workers[0], signal.SIGKILL)

@@ -4,7 +4,7 @@ import os
 import re
 import time
 import warnings
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
 from .parallel import words_of
 from .remote_files import OutputAssembler, list_inputs, output_paths, plan_chunks, read_chunk
@@ -79,42 +79,66 @@ def segment_dataset(
     batches of batch_size rows. An actor that dies is restarted up to max_restarts times and its batch
     retried; an actor whose model fails to load fails the job."""
     _check_count("batch_size", batch_size, 1)
-    _check_count("max_restarts", max_restarts, 0)
-    if num_actors is None:
-        num_actors = default_num_actors(num_gpus)
-    _check_count("num_actors", num_actors, 1)
-    if not isinstance(num_gpus, (int, float)) or num_gpus < 0:
-        raise ValueError(f"num_gpus must be a number >= 0 (GPUs per actor), got {num_gpus!r}")
-    with warnings.catch_warnings():  # Ray 2.60 has no named parameter for max_restarts / max_task_retries yet
-        warnings.filterwarnings("ignore", message=".*ray_remote_args.* is deprecated")
-        return _map_actors(ds, model, text_column, batch_size, num_actors, num_gpus, max_restarts)
+    kwargs = {"model": model, "text_column": text_column, "batch_size": batch_size, "gpu": num_gpus > 0}
+    return _map_actors(ds, SegmentWords, kwargs, batch_size, num_actors, num_gpus, max_restarts)
+
+
+class SegmentChunks(SegmentWords):
+    """Ray Data actor for files: reads the lines of each byte range (any pyarrow filesystem) and segments them."""
+
+    def __init__(self, model: str, batch_size: int, gpu: bool, fs: Any) -> None:
+        super().__init__(model, "text", batch_size, gpu)
+        self.fs = fs
+
+    def __call__(self, batch: Any) -> Any:
+        import pyarrow  # type: ignore[import-untyped]
+
+        lines = [
+            (chunk["file"], offset, size, text)
+            for chunk in batch.to_pylist()
+            for offset, size, text in read_chunk(self.fs, chunk["path"], chunk["start"], chunk["end"])
+        ]
+        words = words_of(self.nlp, [line[3] for line in lines], self.batch_size)
+        columns = {name: [line[i] for line in lines] for i, name in enumerate(("file", "offset", "size"))}
+        return pyarrow.table(
+            {
+                **{name: pyarrow.array(values, type=pyarrow.int64()) for name, values in columns.items()},
+                "words": pyarrow.array(words, type=pyarrow.list_(pyarrow.string())),
+            }
+        )
 
 
 def _map_actors(
-    ds: Any, model: str, text_column: str, batch_size: int, num_actors: int, num_gpus: float, max_restarts: int
+    ds: Any,
+    actor: type,
+    kwargs: Dict[str, Any],
+    batch_size: int,
+    num_actors: Optional[int],
+    num_gpus: float,
+    max_restarts: int,
 ) -> Any:
-    return ds.map_batches(
-        SegmentWords,
-        fn_constructor_kwargs={
-            "model": model,
-            "text_column": text_column,
-            "batch_size": batch_size,
-            "gpu": num_gpus > 0,
-        },
-        batch_size=batch_size,
-        batch_format="pyarrow",
-        concurrency=num_actors,
-        num_cpus=1,
-        num_gpus=num_gpus or None,
-        max_restarts=max_restarts,
-        max_task_retries=max_restarts,
-    )
+    """ds.map_batches on a pool of num_actors actors of class actor, each restarted up to max_restarts times."""
+    from ray.data import ActorPoolStrategy
 
-
-def _read_rows(row: Dict[str, Any], fs: Any) -> List[Dict[str, Any]]:
-    """The lines of one chunk as rows (file, offset, size, text)."""
-    lines = read_chunk(fs, row["path"], row["start"], row["end"])
-    return [{"file": row["file"], "offset": o, "size": s, "text": t} for o, s, t in lines]
+    _check_count("max_restarts", max_restarts, 0)
+    if not isinstance(num_gpus, (int, float)) or isinstance(num_gpus, bool) or num_gpus < 0:
+        raise ValueError(f"num_gpus must be a number >= 0 (GPUs per actor), got {num_gpus!r}")
+    if num_actors is None:
+        num_actors = default_num_actors(num_gpus)
+    _check_count("num_actors", num_actors, 1)
+    with warnings.catch_warnings():  # Ray 2.60 has no named parameter for max_restarts / max_task_retries yet
+        warnings.filterwarnings("ignore", message=".*ray_remote_args.* is deprecated")
+        return ds.map_batches(
+            actor,
+            fn_constructor_kwargs=kwargs,
+            batch_size=batch_size,
+            batch_format="pyarrow",
+            compute=ActorPoolStrategy(size=num_actors),
+            num_cpus=1,
+            num_gpus=num_gpus or None,
+            max_restarts=max_restarts,
+            max_task_retries=max_restarts,
+        )
 
 
 def segment_files(
@@ -156,13 +180,10 @@ def segment_files(
             from ray.data import DataContext
 
             DataContext.get_current().execution_options.preserve_order = True
-            ds: Any = ray.data.from_items(chunks, override_num_blocks=len(chunks))
-            ds = ds.flat_map(
-                _read_rows, fn_kwargs={"fs": fs}, num_cpus=0
-            )  # light I/O: never waits for the actors' CPUs
-            ds = segment_dataset(
-                ds, model, batch_size=batch_size, num_actors=num_actors, num_gpus=num_gpus, max_restarts=max_restarts
-            )
+            _check_count("batch_size", batch_size, 1)
+            ds = ray.data.from_items(chunks, override_num_blocks=len(chunks))  # one byte range per block and call
+            kwargs = {"model": model, "batch_size": batch_size, "gpu": num_gpus > 0, "fs": fs}
+            ds = _map_actors(ds, SegmentChunks, kwargs, 1, num_actors, num_gpus, max_restarts)
             for batch in ds.iter_batches(batch_format="pyarrow", batch_size=None):
                 columns = [batch.column(name).to_pylist() for name in ("file", "offset", "size", "words")]
                 for file, offset, size, words in zip(*columns):
