@@ -101,10 +101,12 @@ def main() -> None:
             "ray, 1 actor": (base + [f"{tmp}/ray1.txt", "--engine", "ray", "--num-actors", "1"], "ray::MapWorker"),
         }
         results = {name: [] for name in commands}
+        load_before = os.getloadavg()
         for _ in range(args.runs):  # interleaved, so machine-speed drifts hit all alike
             for name, (command, prefix) in commands.items():
                 results[name].append(run(command, prefix))
                 print(f"{name}: {results[name][-1]['wall_s']:.1f} s", file=sys.stderr)
+        load_after = os.getloadavg()
         local = (Path(tmp) / "local.txt").read_bytes()
         identical = all((Path(tmp) / f).read_bytes() == local for f in ("ray2.txt", "ray1.txt"))
     figures = {}
@@ -121,6 +123,7 @@ def main() -> None:
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} logical cores",
         "characters": chars,
+        "load_average_1_5_15_before_after": [load_before, load_after],
         "outputs_identical": identical,
         "ratio_ray2_vs_local2": ray2["chars_per_s"] / local_row["chars_per_s"],
         "ratio_ray2_vs_local2_without_ray_start": ray2["chars_per_s_without_start"] / local_row["chars_per_s"],
@@ -128,6 +131,8 @@ def main() -> None:
         "figures": figures,
     }
     print(f"{chars:,} characters (pku_test.utf8 x {args.repeat}), {summary['machine']}, {summary['date']}")
+    loads = " / ".join(", ".join(f"{x:.1f}" for x in load) for load in (load_before, load_after))
+    print(f"load average (1, 5, 15 min) before / after: {loads} (other users' jobs share these cores)")
     print(
         "| engine | wall (s) | characters/s | Ray start-up (s) | characters/s without it | peak RSS per worker (MiB) |"
     )

@@ -37,6 +37,7 @@ def dispatch_segment(args: argparse.Namespace) -> int:
             raise ValueError(f"{option} is for --engine ray, not --engine {args.engine}")
     if args.num_gpus:
         raise ValueError(f"--num-gpus is for --engine ray, not --engine {args.engine}: use --gpu-id")
+    args.input, args.output = Path(args.input), Path(args.output)  # kept as text for URIs (Path folds s3://)
     return run_segment(args)
 
 
