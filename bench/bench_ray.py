@@ -1,12 +1,13 @@
 """The Ray engine vs the local engine on the PKU test input repeated to >= 2M characters.
 
-Usage: python bench/bench_ray.py --model training/cnn_crf/model-best [--repeat 12] [--runs 1]
+Usage: python bench/bench_ray.py --model training/cnn_crf/model-best [--repeat 12] [--runs 1] [--driver-only]
 
 Each run is a fresh `python -m spacy_crf_lr segment` subprocess (start-up counted: interpreter, imports,
 Ray start, model loads): `--n-process 2` (local engine), `--engine ray --num-actors 2` and `--num-actors 1`
 (a local Ray started by the command). Figures: characters/s counting everything; the Ray start-up
 (`ray.init`) apart and characters/s without it; 1 -> 2 actors scaling; peak RSS (VmHWM) of each worker
-process / actor, polled from /proc. Outputs are checked byte-identical to the local engine's.
+process / actor, polled from /proc; the characters/s of the driver's own loop (receiving words, writing
+files). Outputs are checked byte-identical to the local engine's.
 """
 
 import argparse
@@ -82,13 +83,54 @@ def run(args: list, worker_prefix: str) -> dict:
     return {"wall_s": wall, "stdout": out, "worker_peak_mib": sorted(peaks.values())}
 
 
+def driver_rate(copies: int = 10) -> str:
+    """Characters/s of the driver's loop alone: Arrow batches of 2,000 rows (words of the PKU gold) -> files."""
+    import pyarrow
+    import pyarrow.fs as pafs
+
+    from spacy_crf_lr.cws.remote_files import InputFile, OutputAssembler
+
+    gold = (PKU / "pku_test_gold.utf8").read_text(encoding="utf8").split("\n")[:-1]
+    words = [line.split() for line in gold] * copies
+    sizes = [len("".join(w).encode()) + 1 for w in words]
+    offsets = [0]
+    for size in sizes[:-1]:
+        offsets.append(offsets[-1] + size)
+    batches = [
+        pyarrow.table(
+            {
+                "file": [0] * len(words[i : i + 2000]),
+                "offset": offsets[i : i + 2000],
+                "size": sizes[i : i + 2000],
+                "words": pyarrow.array(words[i : i + 2000], type=pyarrow.list_(pyarrow.string())),
+            }
+        )
+        for i in range(0, len(words), 2000)
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        assembler = OutputAssembler(pafs.LocalFileSystem(), [InputFile(f"{tmp}/in", "in", sum(sizes))], [f"{tmp}/out"])
+        for batch in batches:  # what segment_files does with each batch
+            columns = [batch.column(name).to_pylist() for name in ("file", "offset", "size", "words")]
+            for file, offset, size, line in zip(*columns):
+                assembler.add(file, offset, size, "  ".join(line))
+        assembler.finish()
+        seconds = time.perf_counter() - start
+    chars = sum(len(word) for line in words for word in line)
+    return f"driver loop alone: {len(words)} lines, {chars:,} characters in {seconds:.2f} s: {chars / seconds:,.0f} characters/s"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True)
     parser.add_argument("--repeat", type=int, default=12, help="copies of pku_test.utf8 (12: 2.07M characters)")
     parser.add_argument("--runs", type=int, default=1, help="runs of each command (medians reported)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--driver-only", action="store_true", help="only time the driver's loop (no model, no Ray)")
     args = parser.parse_args()
+    if args.driver_only:
+        print(driver_rate())
+        return
     text = (PKU / "pku_test.utf8").read_text(encoding="utf8")
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "input.txt"
@@ -147,6 +189,7 @@ def main() -> None:
         f"{summary['ratio_ray2_vs_local2_without_ray_start']:.2f} (Ray start-up left out); "
         f"1 -> 2 actors: {summary['scaling_1_to_2_actors']:.2f}x; outputs identical: {identical}"
     )
+    print(driver_rate())
     print(f"Reproduce: python bench/bench_ray.py --model {args.model} --repeat {args.repeat} --runs {args.runs}")
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf8")
