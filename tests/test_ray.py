@@ -190,3 +190,14 @@ def test_options_of_the_other_engine_are_refused(tmp_path, capsys):
     assert "--n-process and --gpu-id are for --engine local" in capsys.readouterr().err
     assert main(["segment", "MODEL", str(tmp_path / "nothing*.txt"), out, "--engine", "ray"]) == 2
     assert "nothing*.txt: no input files there" in capsys.readouterr().err
+
+
+def test_an_error_in_a_worker_ends_the_run_naming_it(cluster, model, tmp_path, capsys):
+    source = tmp_path / "bad.txt"
+    source.write_bytes("中国\n".encode() * 50 + b"\xff\n")
+    assert main(["segment", model, str(source), str(tmp_path / "out.txt"), "--engine", "ray"]) == 1
+    err = capsys.readouterr().err
+    assert f"error: a Ray worker failed: ValueError: {source}: invalid UTF-8 (invalid start byte at byte 350)" in err, (
+        err[-1500:]
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.txt"]

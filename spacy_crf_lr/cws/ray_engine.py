@@ -4,7 +4,7 @@ import os
 import re
 import time
 import warnings
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from .parallel import words_of
 from .remote_files import OutputAssembler, list_inputs, output_paths, plan_chunks, read_chunk
@@ -17,12 +17,17 @@ class WorkerFailure(RuntimeError):
 
 
 def _cause(error: BaseException) -> str:
-    """The last `SomeError: message` line of a Ray error's text (its root cause), else its last line."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    for line in reversed(lines):
-        if re.match(r"^[\w.]+(Error|Exception|Exit|Interrupt)\b[^:]*:", line):
-            return line
-    return lines[-1] if lines else type(error).__name__
+    """The root cause of a Ray error in one line: the last `SomeError: message` line in the text of the error
+    and its chain that is not one of Ray's own wrappers (`ray.exceptions...`), else the last line."""
+    chain: List[BaseException] = []
+    link: Optional[BaseException] = error
+    while link is not None and link not in chain:
+        chain.append(link)
+        link = link.__cause__ or link.__context__
+    lines = [line.strip() for err in chain for line in str(err).splitlines() if line.strip()]
+    causes = [line for line in lines if re.match(r"^[\w.]+(Error|Exception|Exit|Interrupt)\b[^:]*:", line)]
+    own = [line for line in causes if not line.startswith("ray.")]
+    return (own or causes or lines or [type(error).__name__])[-1]
 
 
 class SegmentWords:
