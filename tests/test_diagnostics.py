@@ -382,7 +382,9 @@ def test_experiment_workflow_trains_the_grid_unconstrained():
         command = commands[f"exp-train-{arm}"]
         train, segment, score = command["script"]
         assert train.startswith(f"python -m spacy train configs/{config}.cfg --output training/exp_{arm} ")
-        assert f" --vars.scheme null --vars.lr {lr} --vars.crf_lr {crf_lr} " in train
+        assert (
+            f" --vars.scheme null --training.optimizer.learn_rate {lr} --training.optimizer.crf_lr {crf_lr} " in train
+        )
         assert "--training.logger.@loggers spacy_crf_lr.CRFDiagnosticsLogger.v1" in train
         assert f"training/exp_{arm}/model-best" in segment and score.endswith(f"--json metrics/exp_{arm}_test.json")
         assert f"metrics/exp_{arm}_test.json" in command["outputs"]

@@ -150,7 +150,12 @@ def test_evaluate_scores_words_and_oov(trained, tmp_path):
         [Example(trained(eg.predicted.text), eg.reference) for eg in examples]
     )
     assert scores["token_f"] > 0.9
-    assert set(scores) == {"token_p", "token_r", "token_f", "token_oov_recall", "token_iv_recall"}
+    assert set(scores) == {"token_p", "token_r", "token_f", "token_oov_recall", "token_iv_recall"} | {
+        "spans_words_p",
+        "spans_words_r",
+        "spans_words_f",
+    }
+    assert [scores[f"spans_words_{m}"] for m in "prf"] == [scores[f"token_{m}"] for m in "prf"]
     assert 0.0 <= scores["token_oov_recall"] <= 1.0 and scores["token_iv_recall"] > 0.9
     assert trained.evaluate(examples)["token_f"] == pytest.approx(
         make_segmentation_score(None)([Example(trained(eg.predicted.text), eg.reference) for eg in examples])["token_f"]
