@@ -272,9 +272,9 @@ def test_advisor_warns_once_with_a_larger_crf_lr_when_the_crf_does_nothing(tmp_p
         str(corpus),
         "--vars.scheme",
         "null",
-        "--vars.lr",
+        "--training.optimizer.learn_rate",
         "0.002",
-        "--vars.crf_lr",
+        "--training.optimizer.crf_lr",
         "0.002",
         *LOGGER,
         *TINY,
@@ -419,7 +419,8 @@ def test_experiment_bert_workflow_pretrains_on_training_text_then_trains_the_crf
         config = "bert_softmax" if arm == "softmax" else "bert_crf"
         assert train.startswith(f"python -m spacy train configs/{config}.cfg --output training/expbert_{arm} ")
         assert f" --vars.scheme null --vars.transformer {variables['bert_model']} " in train
-        assert f" --vars.lr {variables['expbert_lr']} --vars.crf_lr {variables['expbert_lr' + suffix]} " in train
+        assert f" --training.optimizer.learn_rate.initial_rate {variables['expbert_lr']} " in train
+        assert f" --training.optimizer.crf_lr {variables['expbert_lr' + suffix]} " in train
         assert "--training.logger.@loggers spacy_crf_lr.CRFDiagnosticsLogger.v1" in train
         assert f"training/expbert_{arm}/model-best" in segment and score.endswith(f"metrics/expbert_{arm}_test.json")
     assert "--output docs/experiment_bert.md" in commands["exp-bert-report"]["script"][0]
