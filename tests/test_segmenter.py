@@ -9,7 +9,7 @@ from spacy.tokens import Doc
 from spacy.training import Example
 
 from spacy_crf_lr.cws.corpus import make_example
-from spacy_crf_lr.cws.scorer import make_segmentation_score
+from spacy_crf_lr.cws.scorer import SegmentationScorer
 from spacy_crf_lr.cws.words import MERGES_PER_BLOCK, char_tags, merge_words, word_starts
 
 WORDS = ["中国", "人民", "银行", "的", "发展", "很", "快", "。", "我们", "今天", "学习", "历史"]
@@ -146,9 +146,7 @@ def test_evaluate_scores_words_and_oov(trained, tmp_path):
     words_file = tmp_path / "words.txt"
     words_file.write_text("\n".join(WORDS[:6]) + "\n", encoding="utf8")
     examples = [make_example(trained, words) for words in sentences(30, seed=9)]
-    scores = make_segmentation_score(str(words_file))(
-        [Example(trained(eg.predicted.text), eg.reference) for eg in examples]
-    )
+    scores = SegmentationScorer(str(words_file))([Example(trained(eg.predicted.text), eg.reference) for eg in examples])
     assert scores["token_f"] > 0.9
     assert set(scores) == {"token_p", "token_r", "token_f", "token_oov_recall", "token_iv_recall"} | {
         "spans_words_p",
@@ -158,7 +156,7 @@ def test_evaluate_scores_words_and_oov(trained, tmp_path):
     assert [scores[f"spans_words_{m}"] for m in "prf"] == [scores[f"token_{m}"] for m in "prf"]
     assert 0.0 <= scores["token_oov_recall"] <= 1.0 and scores["token_iv_recall"] > 0.9
     assert trained.evaluate(examples)["token_f"] == pytest.approx(
-        make_segmentation_score(None)([Example(trained(eg.predicted.text), eg.reference) for eg in examples])["token_f"]
+        SegmentationScorer(None)([Example(trained(eg.predicted.text), eg.reference) for eg in examples])["token_f"]
     )
 
 

@@ -210,7 +210,7 @@ def describe(
                 if sanity is not None
                 else f"{note} ({judged_by} forbids these moves at decoding, so they are never trained)"
                 if scheme is not None
-                else note
+                else f"{note}"
             ),
         ]
     )

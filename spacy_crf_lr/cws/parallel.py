@@ -5,7 +5,7 @@ import signal
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Deque, Iterator, List, Optional, Sequence
+from typing import Deque, Generator, Iterator, List, Optional, Sequence
 
 from .whitespace import split_words
 
@@ -20,7 +20,7 @@ class WorkerError(RuntimeError):
     """A worker process could not load the model, failed on its lines, or died."""
 
 
-def iter_words(nlp, lines: Sequence[str], batch_size: int) -> Iterator[List[str]]:
+def iter_words(nlp, lines: Sequence[str], batch_size: int) -> Generator[List[str], None, None]:
     """The words of each line: token texts split on separators, so whitespace is left out and nothing else."""
     for doc in nlp.pipe(lines, batch_size=batch_size):
         yield [word for token in doc for word in split_words(token.text)]
@@ -110,7 +110,9 @@ def _stop(executor: ProcessPoolExecutor) -> None:
     executor.shutdown(wait=True)
 
 
-def words_in_workers(model: str, lines: Sequence[str], batch_size: int, n_process: int) -> Iterator[List[str]]:
+def words_in_workers(
+    model: str, lines: Sequence[str], batch_size: int, n_process: int
+) -> Generator[List[str], None, None]:
     """The words of each line, in order, from n_process workers that each load the model once and get
     batch_size lines at a time. Any worker failure raises a WorkerError at once; closing the generator
     (or an interruption) cancels the rest and ends the workers."""
@@ -125,9 +127,9 @@ def words_in_workers(model: str, lines: Sequence[str], batch_size: int, n_proces
                 break
         while pending:
             words = _result(pending.popleft())
-            start = next(starts, None)
-            if start is not None:
-                pending.append(executor.submit(_words_of_chunk, lines[start : start + batch_size], batch_size))
+            following = next(starts, None)
+            if following is not None:
+                pending.append(executor.submit(_words_of_chunk, lines[following : following + batch_size], batch_size))
             yield from words
         finished = True
     finally:

@@ -3,7 +3,7 @@
 import warnings
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Collection, Dict, Iterable, Optional
+from typing import Any, Collection, Dict, Iterable, Optional
 
 from spacy.training import Example
 from spacy.util import registry
@@ -21,28 +21,32 @@ def load_words(path: str) -> frozenset:
     return frozenset(read_word_list(path))
 
 
-def make_segmentation_score(words: Optional[str]) -> Callable:
+class SegmentationScorer:
     """Scorer for token_p/r/f (word spans) and, with a training word list, OOV and IV recall. The list is
-    the one the component keeps with the model (`known_words`), else the file `words`; if that is
+    the one the component keeps with the model (`known_words`), else the file `words_path`; if that is
     missing too, a warning says so and OOV/IV recall are left out."""
 
-    def score(
-        examples: Iterable[Example], *, known_words: Optional[Collection[str]] = None, **kwargs
+    def __init__(self, words_path: Optional[str]):
+        self.words_path = words_path  # read by crf_segmenter at initialize, to keep the list with the model
+
+    def __call__(
+        self, examples: Iterable[Example], *, known_words: Optional[Collection[str]] = None, **kwargs: Any
     ) -> Dict[str, Optional[float]]:
-        vocab = known_words if known_words is not None else _words_or_warn(words)
+        vocab = frozenset(known_words) if known_words is not None else _words_or_warn(self.words_path)
         result = score_lines(
             [[t.text for t in eg.reference] for eg in examples],
             [[t.text for t in eg.predicted] for eg in examples],
             vocab,
         )
-        scores = {"token_p": result.precision, "token_r": result.recall, "token_f": result.f}
+        scores: Dict[str, Optional[float]] = {
+            "token_p": result.precision,
+            "token_r": result.recall,
+            "token_f": result.f,
+        }
         scores.update({f"spans_{SPANS_KEY}_{name[-1]}": value for name, value in scores.items()})
         if vocab is not None:
             scores.update(token_oov_recall=result.oov_recall, token_iv_recall=result.iv_recall)
         return scores
-
-    score.words_path = words  # type: ignore[attr-defined]  (read by crf_segmenter at initialize)
-    return score
 
 
 def _words_or_warn(path: Optional[str]) -> Optional[frozenset]:
@@ -60,6 +64,6 @@ def _words_or_warn(path: Optional[str]) -> Optional[frozenset]:
 
 
 @registry.scorers("spacy_crf_lr.segmentation_scorer.v1")
-def make_segmentation_scorer(words: Optional[str] = None) -> Callable:
+def make_segmentation_scorer(words: Optional[str] = None) -> SegmentationScorer:
     """token_p/r/f as the bakeoff counts them; OOV/IV recall when `words` names a word list."""
-    return make_segmentation_score(words)
+    return SegmentationScorer(words)

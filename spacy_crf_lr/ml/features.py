@@ -3,7 +3,7 @@ and the character bigrams to its left and right, embedded by hashing."""
 
 import unicodedata
 from functools import lru_cache
-from typing import Callable, List, Tuple
+from typing import Callable, List, Tuple, cast
 
 import numpy
 from spacy.attrs import ORTH
@@ -53,7 +53,8 @@ def _features_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Li
             before = numpy.concatenate([[BOUNDARY], norms[:-1]]).astype("uint64")
             after = numpy.concatenate([norms[1:], [BOUNDARY]]).astype("uint64")
             columns += [before * _MIX ^ norms, norms * _MIX ^ after]
-        output.append(model.ops.asarray(numpy.stack(columns, axis=1).astype("uint64")))
+        keys_2d = cast(Ints2d, numpy.stack(columns, axis=1).astype("uint64"))
+        output.append(model.ops.asarray2i(keys_2d, dtype="uint64"))
     return output, lambda d_output: []
 
 
@@ -65,11 +66,17 @@ def CharEmbed(
     `width` (mix = true), or summed (mix = false: cheaper, the encoder does the mixing)."""
     n_columns = 4 if bigrams else 2
     row_counts = [rows, 64, bigram_rows, bigram_rows][:n_columns]
-    tables = [HashEmbed(width, n_rows, column=i, seed=7 + i) for i, n_rows in enumerate(row_counts)]
+    tables: List[Model[Ints2d, Floats2d]] = [
+        HashEmbed(width, n_rows, column=i, seed=7 + i) for i, n_rows in enumerate(row_counts)
+    ]
+    embed: Model[Ints2d, Floats2d]
     if mix:
         embed = chain(concatenate(*tables), Maxout(width, width * n_columns, nP=3, normalize=True, dropout=0.0))
     else:
         embed = add(*tables)
-    model = chain(CharFeatures(bigrams), with_array(embed))
+    model: Model[List[Doc], List[Floats2d]] = chain(
+        CharFeatures(bigrams),
+        with_array(embed),  # type: ignore[misc]  (thinc types with_array as same-type in and out)
+    )
     model.set_dim("nO", width)
     return model

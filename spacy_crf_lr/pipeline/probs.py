@@ -6,7 +6,7 @@ later component merges or splits tokens (a token over other characters has none)
 components never overwrite each other. `COMPONENTS_KEY` lists the components that wrote, last one last.
 """
 
-from typing import Dict, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 import numpy
 from spacy.attrs import IDX, SPACY
@@ -34,7 +34,8 @@ def set_probs(doc: Doc, component: str, probs: Optional[Sequence[float]]) -> Non
     if probs is None or not len(doc):
         return
     offsets = token_offsets(doc).tolist()
-    doc.user_data.update(
+    user_data: Dict[Any, Any] = doc.user_data  # keyed by tuples, like spaCy's own extension values
+    user_data.update(
         {(PROB_KEY, component, start, end): prob for (start, end), prob in zip(offsets, numpy.asarray(probs).tolist())}
     )
 

@@ -1,7 +1,7 @@
 """Emission scores of long docs computed in overlapping windows: memory bounded by the window, and the same
 scores as the whole doc when the margin covers the encoder's receptive field."""
 
-from typing import List, Optional, Sequence
+from typing import Any, List, Optional, Sequence
 
 from spacy.tokens import Doc
 from thinc.api import Model
@@ -33,9 +33,10 @@ def context_width(model: Model) -> Optional[int]:
 
 
 def _predict(body: Sequence[Model], docs: List[Doc]) -> List[Floats2d]:
+    output: Any = docs
     for layer in body:
-        docs = layer.predict(docs)
-    return docs
+        output = layer.predict(output)
+    return output
 
 
 def windowed_emissions(body: Sequence[Model], docs: Sequence[Doc], margin: int, window: int = WINDOW) -> List:

@@ -182,7 +182,7 @@ def crf_diagnostics_logger(
 
         def write(records: List[Dict[str, Any]], info: Dict[str, Any]) -> None:
             if state["file"] is None:
-                target = path
+                target: Optional[Path] = Path(path) if path is not None else None
                 if target is None and info.get("output_path"):
                     target = Path(info["output_path"]).parent / DEFAULT_FILE
                 if target is None:
@@ -211,7 +211,7 @@ def crf_diagnostics_logger(
             for record in records:
                 advise(record)
             write(records, info)
-            cells = {}
+            cells: Dict[str, Any] = {}
             for record in records:
                 cells.update(zip(columns[record["component"]], console_cells(record)))
             losses = [f"{float(info['losses'].get(pipe, 0.0)):.2f}" for pipe in logged_pipes]

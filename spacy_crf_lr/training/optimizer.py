@@ -3,7 +3,7 @@
 
 import re
 from numbers import Real
-from typing import Dict, Iterator, List, Optional, Set, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Set, Tuple, Union
 
 from thinc.api import Model, Optimizer, registry
 from thinc.optimizers import ADAM_DEFAULTS, FloatOrSeq
@@ -14,9 +14,10 @@ from ..crf.layer import CRF_PARAM_NAMES
 Rate = Union[float, Iterator[float]]
 
 
-def _check_rate(value, name: str, *, allow_zero: bool) -> float:
+def _check_rate(value: Any, name: str, *, allow_zero: bool) -> float:
     """Return value if it is a usable learning rate, else raise naming it."""
-    ok = isinstance(value, Real) and not isinstance(value, bool) and (value >= 0 if allow_zero else value > 0)
+    ok = isinstance(value, Real) and not isinstance(value, bool)
+    ok = ok and (float(value) >= 0 if allow_zero else float(value) > 0)
     if not ok:
         bound = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{name} must be a number {bound} or a schedule of such numbers, got {value!r}.")
@@ -126,7 +127,9 @@ class CRFAdam(Optimizer):
         group = self._group_of[key]
         if group is None:
             return self.learn_rate
-        return self._crf.value if group == -1 else self._groups[group][1].value
+        rate = self._crf if group == -1 else self._groups[group][1]
+        assert rate is not None  # group -1 is only given when there is a CRF rate
+        return rate.value
 
     def __call__(self, key: Tuple[int, str], weights: FloatsXd, gradient: FloatsXd, *, lr_scale: float = 1.0):
         if not self._checked:
