@@ -76,7 +76,8 @@ def CharEmbed(
         embed = add(*tables)
     model: Model[List[Doc], List[Floats2d]] = chain(
         CharFeatures(bigrams),
-        with_array(embed),  # type: ignore[misc]  (thinc types with_array as same-type in and out)
+        # thinc types with_array as same-type in and out; this one maps keys to vectors
+        with_array(embed),  # type: ignore[misc]
     )
     model.set_dim("nO", width)
     return model
