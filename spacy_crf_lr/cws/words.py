@@ -9,6 +9,8 @@ from spacy.attrs import IDX, IS_SPACE, SPACY
 from spacy.tokens import Doc
 from spacy.training import Example
 
+from .partial import UNKNOWN_SPANS
+
 BMES = ("B", "M", "E", "S")
 WORD_STARTS = frozenset("BS")  # a word starts at B or S ...
 WORD_ENDS = frozenset("ES")  # ... and after E or S
@@ -19,12 +21,19 @@ TOKEN_ANNOTATIONS = ("TAG", "POS", "MORPH", "LEMMA", "DEP", "ENT_IOB", "SENT_STA
 
 def char_tags(example: Example) -> List[Optional[str]]:
     """BMES tag of each token of example.predicted from the reference words, by
-    character offsets; None for a token that straddles a word boundary."""
+    character offsets; None for a token that straddles a word boundary or lies in a stretch
+    of unknown segmentation (the reference's span group UNKNOWN_SPANS, see cws/partial.py)."""
     words = example.reference
     starts = [t.idx for t in words]
+    unknown = sorted((span.start_char, span.end_char) for span in words.spans.get(UNKNOWN_SPANS, []))
+    unknown_starts = [start for start, _ in unknown]
     tags: List[Optional[str]] = []
     for token in example.predicted:
         start, end = token.idx, token.idx + len(token)
+        u = bisect_right(unknown_starts, start) - 1
+        if unknown and (u >= 0 and start < unknown[u][1] or u + 1 < len(unknown) and unknown[u + 1][0] < end):
+            tags.append(None)
+            continue
         w = bisect_right(starts, start) - 1
         if w < 0 or end > words[w].idx + len(words[w]) or token.is_space:
             tags.append("S" if token.is_space else None)
@@ -65,17 +74,31 @@ def is_plain(doc: Doc) -> bool:
     return not doc.spans and not doc.tensor.size and not any(doc.has_annotation(a) for a in TOKEN_ANNOTATIONS)
 
 
+def token_offsets(doc: Doc):
+    """Start and end character offset of each token (int64 arrays; the end excludes a trailing space)."""
+    offsets, trailing = doc.to_array([IDX, SPACY]).astype("int64").reshape(-1, 2).T
+    return offsets, numpy.append(offsets[1:], len(doc.text)) - trailing
+
+
+def word_texts(doc: Doc, starts: Sequence[int]):
+    """Text of each word (`starts`: index of each word's first token) and whether a space follows it."""
+    if not len(doc):
+        return [], []
+    text = doc.text
+    offsets, token_ends = token_offsets(doc)
+    trailing = doc.to_array([SPACY]).astype(bool).reshape(-1)
+    starts = numpy.asarray(starts, dtype="int64")
+    last = numpy.append(starts[1:], len(doc)) - 1  # each word's last token
+    words = [text[a:b] for a, b in zip(offsets[starts].tolist(), token_ends[last].tolist())]
+    return words, trailing[last].tolist()
+
+
 def words_doc(doc: Doc, starts: Sequence[int]) -> Doc:
     """A new Doc whose tokens are the words of `doc` (`starts`: index of each word's first token),
     with the same text and doc-level data: user_data (extension values, which are keyed by
     character offset), cats, user hooks and the context of nlp.pipe(as_tuples=True)."""
-    text = doc.text
-    offsets, trailing = doc.to_array([IDX, SPACY]).astype("int64").T
-    starts = numpy.asarray(starts, dtype="int64")
-    last = numpy.append(starts[1:], len(doc)) - 1  # each word's last token
-    ends = numpy.append(offsets[starts[1:]], len(text)) - trailing[last]
-    words = [text[a:b] for a, b in zip(offsets[starts].tolist(), ends.tolist())]
-    new = Doc(doc.vocab, words=words, spaces=trailing[last].astype(bool).tolist(), user_data=dict(doc.user_data))
+    words, trailing = word_texts(doc, starts)
+    new = Doc(doc.vocab, words=words, spaces=trailing, user_data=dict(doc.user_data))
     new.cats = dict(doc.cats)
     new.user_hooks.update(doc.user_hooks)
     new.user_token_hooks.update(doc.user_token_hooks)

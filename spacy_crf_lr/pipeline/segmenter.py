@@ -1,8 +1,10 @@
 """The `crf_segmenter` component: Chinese word segmentation as BMES tagging of characters."""
 
-from typing import Callable, Iterable, Iterator, List, Literal, Optional, Sequence, Tuple
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, List, Literal, Optional, Sequence, Tuple, Union
 
 import numpy
+import srsly
 from pydantic import StrictBool
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -10,8 +12,11 @@ from spacy.training import Example
 from spacy.util import minibatch
 from thinc.api import Config, Model
 
-from ..cws.words import BMES, char_tags, is_plain, merge_words, word_starts, words_doc
-from .base import PROBS_KEY, CRFDevice, CRFPipe, Decoder, Predictions
+from ..cws.dictionary import UserDictionary, bmes_mask, read_user_words
+from ..cws.words import BMES, char_tags, is_plain, merge_words, token_offsets, word_starts, word_texts, words_doc
+from .base import PROBS_KEY, AllowedTags, CRFDevice, CRFPipe, Decoder, Predictions
+
+USER_WORDS_FILE = "user_words.json"  # in the component's directory: the dictionary saved with the model
 
 DEFAULT_MODEL_CONFIG = """
 [model]
@@ -39,6 +44,7 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
         "decoder": "crf",
         "crf_device": "cpu",
         "probabilities": True,
+        "user_words": None,
         "scorer": {"@scorers": "spacy_crf_lr.segmentation_scorer.v1", "words": None},
     },
     default_score_weights={"token_f": 1.0, "token_p": 0.0, "token_r": 0.0},
@@ -52,11 +58,13 @@ def make_crf_segmenter(
     crf_device: CRFDevice,
     probabilities: StrictBool,
     scorer: Optional[Callable],
+    user_words: Optional[Union[str, Path]] = None,
 ) -> "CRFSegmenter":
     """Word segmenter for character-tokenized docs (spacy.blank("zh"), segmenter "char").
     scheme: BMES (constrained) or null (unconstrained); decoder: crf or softmax;
     crf_device: cpu (decoding and loss on the CPU) or model (on the model's device);
-    probabilities: compute token._.crf_prob (the CRF's forward–backward at prediction)."""
+    probabilities: compute token._.crf_prob (the CRF's forward–backward at prediction);
+    user_words: user dictionary file (one word a line) read at initialize, or null."""
     return CRFSegmenter(
         nlp.vocab,
         model,
@@ -66,6 +74,7 @@ def make_crf_segmenter(
         crf_device=crf_device,
         probabilities=probabilities,
         scorer=scorer,
+        user_words=user_words,
     )
 
 
@@ -84,7 +93,10 @@ class CRFSegmenter(CRFPipe):
         crf_device="cpu",
         probabilities=True,
         scorer=None,
+        user_words=None,
     ):
+        self.user_words_path = None if user_words is None else str(user_words)
+        self.dictionary = UserDictionary()
         super().__init__(
             vocab,
             model,
@@ -100,10 +112,71 @@ class CRFSegmenter(CRFPipe):
         return char_tags(example)
 
     def initialize(self, get_examples, *, nlp=None, labels=None) -> None:
-        """Initialize with the BMES labels (other labels are refused)."""
+        """Initialize with the BMES labels (other labels are refused) and add the words of the
+        `user_words` file, if set, to the user dictionary."""
         if labels is not None and tuple(labels) != BMES:
             raise ValueError(f"crf_segmenter labels are always {list(BMES)}, got {list(labels)}.")
         super().initialize(get_examples, nlp=nlp, labels=BMES)
+        if self.user_words_path is not None:
+            self.add_words(read_user_words(self.user_words_path))
+
+    # ----- user dictionary -----
+
+    def add_words(self, words: Iterable[str]) -> int:
+        """Add words to the user dictionary (each occurrence in the input then comes out as one word);
+        return how many were new. The words are saved with the component."""
+        return self.dictionary.add(words)
+
+    @property
+    def user_words(self) -> List[str]:
+        """The user dictionary's words, sorted."""
+        return self.dictionary.words
+
+    def allowed_tags(self, docs: Sequence[Doc]) -> Optional[AllowedTags]:
+        """Per doc, the BMES tags that make each user-dictionary match (leftmost-longest) one word."""
+        if not len(self.dictionary):
+            return None
+        masks = []
+        for doc in docs:
+            spans = self.dictionary.find(doc.text) if len(doc) else []
+            masks.append(bmes_mask(*token_offsets(doc), spans, self.labels) if spans else None)
+        return masks
+
+    # ----- n-best -----
+
+    def nbest(self, doc: Doc, k: int) -> List[Tuple[List[str], float]]:
+        """The k best segmentations of a character-tokenized doc (nlp.make_doc(text)), best first, as
+        (words, log-probability); k = 1 gives the words of the normal output (with the user dictionary)."""
+        labels = numpy.array(self.labels)
+        return [
+            (word_texts(doc, word_starts(doc, labels[ids]))[0], log_prob) for ids, log_prob in self.nbest_ids(doc, k)
+        ]
+
+    # ----- serialization: the user dictionary travels with the model -----
+
+    def to_bytes(self, *, exclude=tuple()):
+        msg = srsly.msgpack_loads(super().to_bytes(exclude=exclude))
+        if "user_words" not in exclude:
+            msg["user_words"] = self.user_words
+        return srsly.msgpack_dumps(msg)
+
+    def from_bytes(self, bytes_data, *, exclude=tuple()):
+        super().from_bytes(bytes_data, exclude=exclude)
+        if "user_words" not in exclude:
+            self.dictionary = UserDictionary(srsly.msgpack_loads(bytes_data).get("user_words", []))
+        return self
+
+    def to_disk(self, path, *, exclude=tuple()):
+        super().to_disk(path, exclude=exclude)
+        if "user_words" not in exclude:
+            srsly.write_json(Path(path) / USER_WORDS_FILE, self.user_words)
+
+    def from_disk(self, path, *, exclude=tuple()):
+        super().from_disk(path, exclude=exclude)
+        if "user_words" not in exclude:
+            words_path = Path(path) / USER_WORDS_FILE  # absent in models saved before user dictionaries
+            self.dictionary = UserDictionary(srsly.read_json(words_path) if words_path.is_file() else [])
+        return self
 
     def word_starts_and_probs(
         self, docs: Sequence[Doc], predictions: Predictions
