@@ -7,9 +7,9 @@ import pytest
 import spacy
 from spacy.tokens import Doc
 from spacy.training import Example
-from thinc.api import fix_random_seed
 from test_crf_tagger import TINY_CNN, train
 from test_segmenter import TINY_CHAR_CNN
+from thinc.api import fix_random_seed
 
 from spacy_crf_lr.cws.corpus import make_example
 from spacy_crf_lr.cws.partial import UNKNOWN_SPANS, parse_unknown
@@ -143,7 +143,7 @@ def test_segmenter_trains_on_partially_segmented_lines():
     examples = [make_example(nlp, words) for words in lines]
     assert all(None in char_tags(eg) for eg in examples)  # every doc is partial: skipped before
     optimizer = nlp.initialize(lambda: examples)
-    for epoch in range(10):
+    for _epoch in range(10):
         for i in range(0, len(examples), 16):
             nlp.update(examples[i : i + 16], sgd=optimizer)
     assert [t.text for t in nlp("中国人民银行的发展很快。")] == ["中国", "人民", "银行", "的", "发展", "很", "快", "。"]

@@ -9,7 +9,6 @@ from test_segmenter import TINY_CHAR_CNN, sentences
 
 from spacy_crf_lr.cws.corpus import make_example
 from spacy_crf_lr.cws.dictionary import UserDictionary, bmes_mask, read_user_words
-from spacy_crf_lr.cws.words import token_offsets
 
 
 @pytest.fixture(scope="module")
@@ -63,15 +62,24 @@ def test_bad_words_are_refused(tmp_path):
 
 
 def test_bmes_mask_of_matches():
-    nlp = spacy.blank("zh")
-    doc = nlp.make_doc("中国 人民银行")
     labels = ("B", "M", "E", "S")
-    mask = bmes_mask(*token_offsets(doc), [(0, 2), (3, 7), (2, 4)], labels)  # (2, 4) starts at the space: ignored
+    mask = bmes_mask(9, [(0, 2), (3, 7), (8, 9)], labels)
     allowed = ["".join(label for label, ok in zip(labels, row) if ok) for row in mask]
-    chars = [t.text for t in doc]
-    assert chars[:2] == ["中", "国"]
-    assert allowed[0] == "B" and allowed[1] == "E"
-    assert allowed[-4:] == ["B", "M", "M", "E"]
+    assert allowed == ["B", "E", "BMES", "B", "M", "M", "E", "BMES", "S"]
+    with pytest.raises(ValueError, match="token indices"):
+        bmes_mask(3, [(2, 4)], labels)
+
+
+def test_matches_are_token_spans_that_never_cross_whitespace(trained):
+    segmenter = trained.get_pipe("crf_segmenter")
+    segmenter.add_words(["中国", "国人", "人民"])
+    try:
+        doc = trained.make_doc("中国 人民\n中国人")
+        chars = [t.text for t in doc]
+        assert [chars[a:b] for a, b in segmenter.word_matches(doc)] == [["中", "国"], ["人", "民"], ["中", "国"]]
+        assert segmenter.word_matches(trained.make_doc("中 国")) == []
+    finally:
+        segmenter.dictionary.clear()
 
 
 def test_dictionary_words_come_out_whole_decided_with_the_sentence(trained):

@@ -1,13 +1,13 @@
 """User dictionaries for segmentation: a trie of words, leftmost-longest matching, and BMES tag masks (no spaCy)."""
 
 from pathlib import Path
-from typing import Dict, Iterable, List, Sequence, Tuple, Union
+from typing import Callable, Dict, Hashable, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy
 
 from .sighan import SEPARATORS
 
-_END = ""  # key marking "a word ends here" in a trie node; no character is the empty string
+_END = None  # key marking "a word ends here" in a trie node; no character (or character key) is None
 
 
 def read_user_words(path: Union[str, Path]) -> List[str]:
@@ -28,11 +28,14 @@ def read_user_words(path: Union[str, Path]) -> List[str]:
 
 class UserDictionary:
     """A set of words held in a trie (nested dicts) for leftmost-longest matching in time linear in the
-    text: from each position the trie is walked as far as the text allows, never once per word."""
+    text: from each position the trie is walked as far as the text allows, never once per word.
+    `key` maps each character to the symbol the trie holds (default: the character itself), so that
+    `find` can walk other sequences, e.g. the ORTH ids of a Doc's character tokens."""
 
-    def __init__(self, words: Iterable[str] = ()):
-        self._root: Dict[str, dict] = {}
+    def __init__(self, words: Iterable[str] = (), key: Optional[Callable[[str], Hashable]] = None):
+        self._root: Dict[Hashable, dict] = {}
         self._words: set = set()
+        self._key = key
         self.max_length = 0
         self.add(words)
 
@@ -59,7 +62,7 @@ class UserDictionary:
                 continue
             node = self._root
             for char in word:
-                node = node.setdefault(char, {})
+                node = node.setdefault(char if self._key is None else self._key(char), {})
             node[_END] = {}
             self._words.add(word)
             self.max_length = max(self.max_length, len(word))
@@ -70,8 +73,9 @@ class UserDictionary:
         """Remove every word."""
         self._root, self._words, self.max_length = {}, set(), 0
 
-    def find(self, text: str) -> List[Tuple[int, int]]:
-        """Character spans (start, end) of the dictionary words in text, leftmost-longest: scanning
+    def find(self, text: Sequence[Hashable]) -> List[Tuple[int, int]]:
+        """Spans (start, end) of the dictionary words in text (a string, or a sequence of character
+        keys), leftmost-longest: scanning
         left to right, the longest word starting at the first position where any word starts wins, and
         the scan goes on after it. Overlaps are resolved that way: a word that overlaps an earlier
         chosen one is not taken, even if it is longer."""
@@ -102,33 +106,24 @@ class UserDictionary:
         return matches
 
 
-def bmes_mask(
-    token_starts: Sequence[int], token_ends: Sequence[int], spans: Sequence[Tuple[int, int]], labels: Sequence[str]
-) -> numpy.ndarray:
-    """N×K mask of the BMES tags each of N tokens may take so that every span (start, end character
-    offsets) is one word: S for a one-token word, else B, M…, E. Spans whose edges fall inside a token
-    are ignored; tokens outside the spans may take any tag."""
-    n_tokens, n_tags = len(token_starts), len(labels)
+def bmes_mask(n_tokens: int, spans: Sequence[Tuple[int, int]], labels: Sequence[str]) -> numpy.ndarray:
+    """n_tokens×K mask of the BMES tags each token may take so that every span (start, end token
+    indices, not overlapping) is one word: S for a one-token word, else B, M…, E. Tokens outside the
+    spans may take any tag."""
+    n_tags = len(labels)
     mask = numpy.ones((n_tokens, n_tags), bool)
-    if not spans or not n_tokens:
+    if not len(spans) or not n_tokens:
         return mask
-    token_starts, token_ends = numpy.asarray(token_starts, "int64"), numpy.asarray(token_ends, "int64")
-    span_starts, span_ends = numpy.asarray(spans, "int64").T
-    first = numpy.searchsorted(token_starts, span_starts)
-    last = numpy.searchsorted(token_ends, span_ends)  # index of the token ending at span_end, if any
-    first_ok = (first < n_tokens) & (token_starts[numpy.minimum(first, n_tokens - 1)] == span_starts)
-    last_ok = (last < n_tokens) & (token_ends[numpy.minimum(last, n_tokens - 1)] == span_ends)
-    keep = first_ok & last_ok & (last >= first)
-    first, last = first[keep], last[keep]
-    if not len(first):
-        return mask
+    first, end = numpy.asarray(spans, "int64").reshape(-1, 2).T
+    if first.min() < 0 or end.max() > n_tokens or (end <= first).any():
+        raise ValueError(f"Spans must be (start, end) token indices with 0 <= start < end <= {n_tokens}.")
     index = {label: i for i, label in enumerate(labels)}
     tag = numpy.full(n_tokens, -1, "int64")
-    sizes = last - first + 1
+    sizes = end - first
     inside = numpy.repeat(first, sizes) + (numpy.arange(sizes.sum()) - numpy.repeat(numpy.cumsum(sizes) - sizes, sizes))
     tag[inside] = index["M"]
     tag[first] = index["B"]
-    tag[last] = index["E"]
+    tag[end - 1] = index["E"]
     tag[first[sizes == 1]] = index["S"]
     forced = tag >= 0
     mask[forced] = numpy.arange(n_tags)[None, :] == tag[forced][:, None]

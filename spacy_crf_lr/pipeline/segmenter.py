@@ -6,6 +6,7 @@ from typing import Callable, Iterable, Iterator, List, Literal, Optional, Sequen
 import numpy
 import srsly
 from pydantic import StrictBool
+from spacy.attrs import ORTH, SPACY
 from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.training import Example
@@ -13,7 +14,7 @@ from spacy.util import minibatch
 from thinc.api import Config, Model
 
 from ..cws.dictionary import UserDictionary, bmes_mask, read_user_words
-from ..cws.words import BMES, char_tags, is_plain, merge_words, token_offsets, word_starts, word_texts, words_doc
+from ..cws.words import BMES, char_tags, is_plain, merge_words, word_starts, word_texts, words_doc
 from .base import PROBS_KEY, AllowedTags, CRFDevice, CRFPipe, Decoder, Predictions
 
 USER_WORDS_FILE = "user_words.json"  # in the component's directory: the dictionary saved with the model
@@ -96,7 +97,7 @@ class CRFSegmenter(CRFPipe):
         user_words=None,
     ):
         self.user_words_path = None if user_words is None else str(user_words)
-        self.dictionary = UserDictionary()
+        self.dictionary = self._new_dictionary()
         super().__init__(
             vocab,
             model,
@@ -122,6 +123,10 @@ class CRFSegmenter(CRFPipe):
 
     # ----- user dictionary -----
 
+    def _new_dictionary(self, words: Iterable[str] = ()) -> UserDictionary:
+        """A user dictionary whose trie holds the ORTH ids of the characters (see `word_matches`)."""
+        return UserDictionary(words, key=lambda char: self.vocab.strings[char])
+
     def add_words(self, words: Iterable[str]) -> int:
         """Add words to the user dictionary (each occurrence in the input then comes out as one word);
         return how many were new. The words are saved with the component."""
@@ -138,9 +143,23 @@ class CRFSegmenter(CRFPipe):
             return None
         masks = []
         for doc in docs:
-            spans = self.dictionary.find(doc.text) if len(doc) else []
-            masks.append(bmes_mask(*token_offsets(doc), spans, self.labels) if spans else None)
+            spans = self.word_matches(doc)
+            masks.append(bmes_mask(len(doc), spans, self.labels) if spans else None)
         return masks
+
+    def word_matches(self, doc: Doc) -> List[Tuple[int, int]]:
+        """Token spans (start, end) of the user-dictionary words in doc, leftmost-longest. The trie walks
+        the tokens' ORTH ids (cheap to read, unlike doc.text) and no match runs past whitespace."""
+        if not len(doc):
+            return []
+        orth, trailing = doc.to_array([ORTH, SPACY]).reshape(-1, 2).T
+        symbols = orth.tolist()
+        spans, start = [], 0
+        for stop in [*(numpy.flatnonzero(trailing) + 1).tolist(), len(doc)]:  # runs between spaces
+            if stop > start:
+                spans.extend((start + a, start + b) for a, b in self.dictionary.find(symbols[start:stop]))
+            start = stop
+        return spans
 
     # ----- n-best -----
 
@@ -163,7 +182,7 @@ class CRFSegmenter(CRFPipe):
     def from_bytes(self, bytes_data, *, exclude=tuple()):
         super().from_bytes(bytes_data, exclude=exclude)
         if "user_words" not in exclude:
-            self.dictionary = UserDictionary(srsly.msgpack_loads(bytes_data).get("user_words", []))
+            self.dictionary = self._new_dictionary(srsly.msgpack_loads(bytes_data).get("user_words", []))
         return self
 
     def to_disk(self, path, *, exclude=tuple()):
@@ -175,7 +194,7 @@ class CRFSegmenter(CRFPipe):
         super().from_disk(path, exclude=exclude)
         if "user_words" not in exclude:
             words_path = Path(path) / USER_WORDS_FILE  # absent in models saved before user dictionaries
-            self.dictionary = UserDictionary(srsly.read_json(words_path) if words_path.is_file() else [])
+            self.dictionary = self._new_dictionary(srsly.read_json(words_path) if words_path.is_file() else [])
         return self
 
     def word_starts_and_probs(
