@@ -83,9 +83,10 @@ class UserDictionary:
         if not root:
             return []
         matches = []
+        append, get = matches.append, root.get
         i, n = 0, len(text)
         while i < n:
-            node = root.get(text[i])
+            node = get(text[i])
             if node is None:
                 i += 1
                 continue
@@ -99,7 +100,7 @@ class UserDictionary:
                 if _END in node:
                     end = j
             if end:
-                matches.append((i, end))
+                append((i, end))
                 i = end
             else:
                 i += 1

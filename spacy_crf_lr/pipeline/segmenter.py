@@ -141,11 +141,14 @@ class CRFSegmenter(CRFPipe):
         """Per doc, the BMES tags that make each user-dictionary match (leftmost-longest) one word."""
         if not len(self.dictionary):
             return None
-        masks = []
-        for doc in docs:
-            spans = self.word_matches(doc)
-            masks.append(bmes_mask(len(doc), spans, self.labels) if spans else None)
-        return masks
+        spans, offsets, matched = [], [0], []
+        for doc in docs:  # one mask for the batch's tokens end to end: numpy calls per batch, not per doc
+            doc_spans = self.word_matches(doc)
+            spans.extend((offsets[-1] + a, offsets[-1] + b) for a, b in doc_spans)
+            matched.append(bool(doc_spans))
+            offsets.append(offsets[-1] + len(doc))
+        mask = bmes_mask(offsets[-1], spans, self.labels)
+        return [mask[a:b] if hit else None for a, b, hit in zip(offsets, offsets[1:], matched)]
 
     def word_matches(self, doc: Doc) -> List[Tuple[int, int]]:
         """Token spans (start, end) of the user-dictionary words in doc, leftmost-longest. The trie walks
@@ -154,6 +157,8 @@ class CRFSegmenter(CRFPipe):
             return []
         orth, trailing = doc.to_array([ORTH, SPACY]).reshape(-1, 2).T
         symbols = orth.tolist()
+        if not trailing.any():
+            return self.dictionary.find(symbols)
         spans, start = [], 0
         for stop in [*(numpy.flatnonzero(trailing) + 1).tolist(), len(doc)]:  # runs between spaces
             if stop > start:
