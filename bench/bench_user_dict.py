@@ -64,7 +64,7 @@ def accuracy(args) -> None:
     gold, words = sxu / "sxu_test_gold.utf8", sxu / "sxu_training_words.utf8"
     user_words = read_user_words(user_path)
     rows = []
-    runs = [("spacy-crf-lr", lambda d: ours(args.model, lines, user_words if d else None))]
+    runs = [] if args.skip_ours else [("spacy-crf-lr", lambda d: ours(args.model, lines, user_words if d else None))]
     if args.pkuseg:
         runs.append(("spacy-pkuseg", lambda d: pkuseg(args.pkuseg, lines, user_path if d else None)))
     for name, run in runs:
@@ -138,6 +138,7 @@ def speed(args) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="a trained crf_segmenter pipeline (PKU)")
+    parser.add_argument("--skip-ours", action="store_true", help="score pkuseg only")
     parser.add_argument("--pkuseg", help="a spacy-pkuseg model directory trained on the same PKU data")
     parser.add_argument("--data", type=Path, default=DATA_DEFAULT, help="folder holding sxu/ (default: %(default)s)")
     parser.add_argument("--speed", type=int, default=0, help="time nlp.pipe with this many user words instead")

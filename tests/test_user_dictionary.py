@@ -118,6 +118,9 @@ def test_softmax_decoder_also_keeps_dictionary_words():
         nlp.update(examples, sgd=optimizer)
     segmenter.add_words(["银行的发展"])
     assert "银行的发展" in words_of(nlp, "中国人民银行的发展很快。")
+    best = segmenter.nbest(nlp.make_doc("中国人民银行的发展很快。"), 3)  # independent tokens: log-softmax sums
+    assert best[0][0] == words_of(nlp, "中国人民银行的发展很快。")
+    assert len(best) == 3 and best[0][1] >= best[1][1] >= best[2][1] and best[0][1] <= 0.0
 
 
 def test_user_words_setting_is_read_at_initialize_and_saved(tmp_path):

@@ -200,9 +200,9 @@ class CRFPipe(TrainablePipe):
         else:  # independent tokens: a chain of log-softmax emissions with zero transitions, log Z = 0
             emissions = scores.emissions if allowed is None else ops.xp.where(allowed, scores.emissions, -numpy.inf)
             zeros = ops.xp.zeros_like(scores.start)
-            scores = ChainScores(
-                ops.xp.log(ops.softmax(emissions, axis=-1)), scores.lengths, scores.transitions * 0, zeros, zeros
-            )
+            with numpy.errstate(divide="ignore"):  # log 0 = -inf for a forbidden tag, as intended
+                log_probs = ops.xp.log(ops.softmax(emissions, axis=-1))
+            scores = ChainScores(log_probs, scores.lengths, scores.transitions * 0, zeros, zeros)
             log_z = 0.0
         paths, path_scores = nbest_viterbi(ops, scores, k, allowed=allowed)
         paths, log_probs = ops.to_numpy(paths[0]), ops.to_numpy(path_scores[0]) - log_z
