@@ -62,7 +62,10 @@ def accuracy(args) -> None:
     sxu = args.data / "sxu"
     lines, user_path = read_lines(sxu / "sxu_test.utf8"), sxu / "sxu_training_words.utf8"
     gold, words = sxu / "sxu_test_gold.utf8", sxu / "sxu_training_words.utf8"
-    user_words = read_user_words(user_path)
+    user_words = [w for w in read_user_words(user_path) if len(w) >= args.min_length]
+    if args.min_length > 1:  # the same filtered list for pkuseg
+        user_path = Path(tempfile.mkdtemp()) / f"sxu_words_min{args.min_length}.utf8"
+        user_path.write_text("".join(w + "\n" for w in user_words), encoding="utf-8")
     rows = []
     runs = [] if args.skip_ours else [("spacy-crf-lr", lambda d: ours(args.model, lines, user_words if d else None))]
     if args.pkuseg:
@@ -77,7 +80,11 @@ def accuracy(args) -> None:
     print("| system | user dictionary | P | R | F | OOV recall | IV recall | seconds |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     for name, with_dict, s, seconds in rows:
-        label = "sxu_training_words.utf8" if with_dict else "none"
+        label = (
+            ("sxu_training_words.utf8" + (f", words of >= {args.min_length} chars" if args.min_length > 1 else ""))
+            if with_dict
+            else "none"
+        )
         print(
             f"| {name} | {label} | {s.precision:.3f} | {s.recall:.3f} | {s.f:.3f} | {s.oov_recall:.3f} "
             f"| {s.iv_recall:.3f} | {seconds:.0f} |"
@@ -139,6 +146,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="a trained crf_segmenter pipeline (PKU)")
     parser.add_argument("--skip-ours", action="store_true", help="score pkuseg only")
+    parser.add_argument("--min-length", type=int, default=1, help="use only dictionary words this long or longer")
     parser.add_argument("--pkuseg", help="a spacy-pkuseg model directory trained on the same PKU data")
     parser.add_argument("--data", type=Path, default=DATA_DEFAULT, help="folder holding sxu/ (default: %(default)s)")
     parser.add_argument("--speed", type=int, default=0, help="time nlp.pipe with this many user words instead")
