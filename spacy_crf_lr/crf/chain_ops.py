@@ -7,6 +7,11 @@ probability space in float64: one small matrix product per step instead of a
 log-sum-exp over a B×K×K tensor. The recursions sort the sequences by length
 (longest first), so that at each step the sequences still running are a prefix
 of the batch and the step works on them alone, as packed sequences do.
+
+Constraints: forward_backward, viterbi and negative_log_likelihood take an optional boolean
+B×T×K `allowed` mask (None: every tag allowed) that restricts the tags each position may take.
+The restricted sums and maxima are exact: a forbidden tag's potential is exactly 0 (probability
+space) or -inf (Viterbi), not merely small. Padding positions are never constrained.
 """
 
 from dataclasses import dataclass, fields, replace
@@ -58,6 +63,29 @@ class ForwardBackward:
     transition_counts: Floats2d
 
 
+def check_allowed(ops: Ops, scores: ChainScores, allowed) -> None:
+    """Raise if `allowed` is not B×T×K like the emissions or forbids every tag somewhere inside a sequence."""
+    if tuple(allowed.shape) != tuple(scores.emissions.shape):
+        raise ValueError(
+            f"allowed mask has shape {tuple(allowed.shape)}: it must be B×T×K like the emissions, "
+            f"{tuple(scores.emissions.shape)}."
+        )
+    xp = ops.xp
+    empty = ops.to_numpy(valid_mask(ops, scores).T & ~xp.asarray(allowed).any(axis=2))
+    if empty.any():
+        seq, step = (int(i) for i in numpy.argwhere(empty)[0])
+        raise ValueError(
+            f"Contradictory constraints: position {step} of sequence {seq} allows no tag (allowed mask all False); "
+            "every position inside a sequence must allow at least one tag."
+        )
+
+
+def allowed_or_padding(ops: Ops, scores: ChainScores, allowed):
+    """The allowed mask with every tag allowed at padding positions (checked first)."""
+    check_allowed(ops, scores, allowed)
+    return ops.xp.asarray(allowed, dtype=bool) | ~valid_mask(ops, scores).T[:, :, None]
+
+
 def valid_mask(ops: Ops, scores: ChainScores):
     """T×B boolean mask of the positions inside each sequence."""
     xp = ops.xp
@@ -74,8 +102,9 @@ def by_length(ops: Ops, lengths: Ints1d, n_steps: int) -> Tuple[Ints1d, Ints1d, 
     return ops.xp.asarray(order), ops.xp.asarray(numpy.argsort(order)), running
 
 
-def forward_backward(ops: Ops, scores: ChainScores, *, with_transitions: bool = True) -> ForwardBackward:
-    """Log-partition, token marginals and expected transition counts (exact)."""
+def forward_backward(ops: Ops, scores: ChainScores, *, with_transitions: bool = True, allowed=None) -> ForwardBackward:
+    """Log-partition, token marginals and expected transition counts (exact), over the paths
+    whose tags `allowed` (B×T×K bool, None: all) permits. Raises if a sequence has no such path."""
     xp = ops.xp
     n_seqs, n_steps, n_tags = scores.emissions.shape
     if n_steps == 0:
@@ -85,8 +114,14 @@ def forward_backward(ops: Ops, scores: ChainScores, *, with_transitions: bool = 
     order, inverse, running = by_length(ops, scores.lengths, n_steps)
     lengths = scores.lengths[order]
     emissions = xp.ascontiguousarray(scores.emissions[order].transpose(1, 0, 2), dtype="float64")  # T×B×K
-    shift = emissions.max(axis=2, keepdims=True)  # T×B×1
-    phi = xp.exp(emissions - shift)  # T×B×K, max 1 per row
+    if allowed is None:
+        shift = emissions.max(axis=2, keepdims=True)  # T×B×1
+        phi = xp.exp(emissions - shift)  # T×B×K, max 1 per row
+    else:
+        mask = xp.ascontiguousarray(allowed_or_padding(ops, scores, allowed)[order].transpose(1, 0, 2))
+        emissions = xp.where(mask, emissions, -xp.inf)
+        shift = emissions.max(axis=2, keepdims=True)  # finite: every position allows some tag
+        phi = xp.exp(emissions - shift)  # exactly 0 at the forbidden tags
     exp_trans = xp.exp(scores.transitions.astype("float64"))
     exp_start = xp.exp(scores.start.astype("float64"))
     exp_end = xp.exp(scores.end.astype("float64"))
@@ -97,22 +132,26 @@ def forward_backward(ops: Ops, scores: ChainScores, *, with_transitions: bool = 
     scale = xp.empty((n_seqs, 1), "float64")
     # In place (out=) and with row sums as matrix products: the arrays are small, and numpy's
     # per-call cost, highest for reductions over a short last axis, is what the loop pays.
-    for t, n in enumerate(running):
-        if n == 0:
-            break
-        a = alpha[t, :n]
-        if t == 0:
-            xp.multiply(exp_start[None, :], phi[0, :n], out=a)
-        else:
-            xp.matmul(alpha[t - 1, :n], exp_trans, out=a)
-            a *= phi[t, :n]
-        xp.matmul(a, ones, out=norm[t, :n])
-        xp.divide(1.0, norm[t, :n, None], out=scale[:n])
-        a *= scale[:n]
+    # A sequence left without an allowed path divides by 0 here; _check_some_path then raises.
+    with numpy.errstate(divide="ignore", invalid="ignore"):
+        for t, n in enumerate(running):
+            if n == 0:
+                break
+            a = alpha[t, :n]
+            if t == 0:
+                xp.multiply(exp_start[None, :], phi[0, :n], out=a)
+            else:
+                xp.matmul(alpha[t - 1, :n], exp_trans, out=a)
+                a *= phi[t, :n]
+            xp.matmul(a, ones, out=norm[t, :n])
+            xp.divide(1.0, norm[t, :n, None], out=scale[:n])
+            a *= scale[:n]
     valid = xp.arange(n_steps)[:, None] < lengths[None, :]  # T×B
     last = xp.maximum(lengths - 1, 0)
     seq_index = xp.arange(n_seqs)
     end_mass = alpha[last, seq_index] @ exp_end  # B; 0 for an empty sequence
+    if allowed is not None:
+        _check_some_path(ops, xp.where(valid, norm, 1.0), xp.where(lengths > 0, end_mass, 1.0), order)
     end_mass = xp.where(end_mass > 0, end_mass, 1.0)
     log_z = xp.where(valid, xp.log(norm) + shift[:, :, 0], 0.0).sum(axis=0) + xp.log(end_mass)
     log_z = xp.where(lengths > 0, log_z, 0.0)
@@ -142,6 +181,21 @@ def forward_backward(ops: Ops, scores: ChainScores, *, with_transitions: bool = 
     )
 
 
+def _check_some_path(ops: Ops, norm, end_mass, order) -> None:
+    """Raise if the constraints leave some sequence without a path of nonzero probability: its
+    scale factor hits 0 (alpha is then NaN from that step on) or no allowed tag may end it."""
+    dead = ops.to_numpy(~(norm > 0)).T  # B×T, sorted order; NaN counts as dead
+    no_end = ops.to_numpy(~(end_mass > 0))
+    if dead.any() or no_end.any():
+        row = int(numpy.flatnonzero(dead.any(axis=1) | no_end)[0])
+        seq = int(ops.to_numpy(order)[row])
+        where = f"from position {int(numpy.argmax(dead[row]))} on" if dead[row].any() else "at its end"
+        raise ValueError(
+            f"Contradictory constraints: no tag path of sequence {seq} both keeps to the allowed tags and "
+            f"makes only moves the tag scheme allows ({where})."
+        )
+
+
 def path_scores(ops: Ops, scores: ChainScores, tags: Ints2d) -> Floats1d:
     """Score of the given tag path (B×T, padded) of each sequence, in float64."""
     xp = ops.xp
@@ -160,13 +214,20 @@ def path_scores(ops: Ops, scores: ChainScores, tags: Ints2d) -> Floats1d:
     return total + xp.where(scores.lengths > 0, edges, 0.0)
 
 
-def negative_log_likelihood(ops: Ops, scores: ChainScores, tags: Ints2d) -> Tuple[Floats1d, ChainScores]:
-    """NLL of the gold paths (per sequence) and its exact gradient w.r.t. every potential."""
+def negative_log_likelihood(
+    ops: Ops, scores: ChainScores, tags: Ints2d, *, allowed=None
+) -> Tuple[Floats1d, ChainScores]:
+    """NLL of the gold paths (per sequence) and its exact gradient w.r.t. every potential.
+    Partial labels: a tag of -1 marks an unknown position and `allowed` (B×T×K bool) restricts
+    the gold tags further; the NLL is then log Z − log Z(gold paths), the marginal likelihood of all
+    the paths that agree with the known tags, and its gradient the marginals minus the gold marginals."""
     xp = ops.xp
     n_seqs, n_steps, n_tags = scores.emissions.shape
+    valid = valid_mask(ops, scores).T  # B×T
+    if allowed is not None or bool((xp.asarray(tags)[valid] < 0).any()):
+        return _partial_negative_log_likelihood(ops, scores, tags, allowed)
     result = forward_backward(ops, scores)
     nll = result.log_z - path_scores(ops, scores, tags)
-    valid = valid_mask(ops, scores).T  # B×T
     eye = xp.eye(n_tags, dtype="float32")
     gold = eye[xp.where(valid, tags, 0)] * valid[:, :, None]  # B×T×K one-hot
     grad = scores.zeros_like(ops)
@@ -183,8 +244,32 @@ def negative_log_likelihood(ops: Ops, scores: ChainScores, tags: Ints2d) -> Tupl
     return nll, grad
 
 
-def viterbi(ops: Ops, scores: ChainScores) -> Tuple[Ints2d, Floats1d]:
-    """Best path per sequence (B×T, padded with 0) and its score."""
+def _partial_negative_log_likelihood(ops: Ops, scores: ChainScores, tags: Ints2d, allowed):
+    """NLL = log Z − log Z(paths agreeing with the known tags and `allowed`), and its gradient."""
+    xp = ops.xp
+    n_seqs, n_steps, n_tags = scores.emissions.shape
+    tags = xp.asarray(tags)
+    known = tags >= 0
+    gold = xp.eye(n_tags, dtype=bool)[xp.where(known, tags, 0)] | ~known[:, :, None]
+    if allowed is not None:
+        gold &= xp.asarray(allowed, dtype=bool)
+    full = forward_backward(ops, scores)
+    part = forward_backward(ops, scores, allowed=gold)
+    grad = scores.zeros_like(ops)
+    grad.emissions = full.marginals - part.marginals
+    if n_steps == 0:
+        return full.log_z - part.log_z, grad
+    grad.transitions = full.transition_counts - part.transition_counts
+    last = xp.maximum(scores.lengths - 1, 0)
+    seq_index = xp.arange(n_seqs)
+    grad.start = grad.emissions[:, 0].sum(axis=0)  # marginals are 0 in an empty sequence
+    grad.end = grad.emissions[seq_index, last].sum(axis=0)
+    return full.log_z - part.log_z, grad
+
+
+def viterbi(ops: Ops, scores: ChainScores, *, allowed=None) -> Tuple[Ints2d, Floats1d]:
+    """Best path per sequence (B×T, padded with 0) and its score; with `allowed` (B×T×K bool),
+    the best path among those whose tags it permits."""
     xp = ops.xp
     n_seqs, n_steps, n_tags = scores.emissions.shape
     if n_steps == 0:
@@ -193,7 +278,10 @@ def viterbi(ops: Ops, scores: ChainScores) -> Tuple[Ints2d, Floats1d]:
     lengths = scores.lengths[order]
     # Tag-major layout (T×K×B, batch on the contiguous axis): the max over the previous tag is
     # then an elementwise maximum of K contiguous K×B slabs, which numpy vectorises well.
-    emissions = xp.ascontiguousarray(scores.emissions[order].transpose(1, 2, 0))
+    emissions = scores.emissions
+    if allowed is not None:  # -inf, not FORBIDDEN: no score outweighs a constraint
+        emissions = xp.where(allowed_or_padding(ops, scores, allowed), emissions, -xp.inf).astype(emissions.dtype)
+    emissions = xp.ascontiguousarray(emissions[order].transpose(1, 2, 0))
     dtype = emissions.dtype
     transitions = xp.asarray(scores.transitions, dtype=dtype)
     last = xp.maximum(lengths - 1, 0)

@@ -63,17 +63,20 @@ def constraint_masks(scheme: Optional[str], labels: Tuple[str, ...]) -> Constrai
     return transitions.reshape((n, n)), start, end
 
 
-def find_violation(scheme: Optional[str], labels: Sequence[str], tags: Sequence[str]) -> Optional[str]:
-    """Describe the first place where `tags` break the scheme, or return None."""
+def find_violation(scheme: Optional[str], labels: Sequence[str], tags: Sequence[Optional[str]]) -> Optional[str]:
+    """Describe the first place where `tags` break the scheme, or return None. A None tag (unknown)
+    is not checked, nor are the moves into and out of it."""
     if scheme is None or not tags:
         return None
     index = {label: i for i, label in enumerate(labels)}
     transitions, start, end = constraint_masks(scheme, tuple(labels))
-    if not start[index[tags[0]]]:
+    if tags[0] is not None and not start[index[tags[0]]]:
         return f"position 0: a sequence cannot start with {tags[0]!r}"
     for i in range(1, len(tags)):
+        if tags[i - 1] is None or tags[i] is None:
+            continue
         if not transitions[index[tags[i - 1]], index[tags[i]]]:
             return f"position {i}: {tags[i]!r} cannot follow {tags[i - 1]!r}"
-    if not end[index[tags[-1]]]:
+    if tags[-1] is not None and not end[index[tags[-1]]]:
         return f"position {len(tags) - 1}: a sequence cannot end with {tags[-1]!r}"
     return None

@@ -8,13 +8,18 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.training import Example
 
+from .partial import UNKNOWN_SPANS, parse_unknown
 from .sighan import PARTS, PathLike, read_lines, read_segmented, select_lines, split_sentence
 from .whitespace import split_words
 
 
 def make_example(nlp: Language, words: Sequence[str]) -> Example:
-    """Build an Example: predicted is nlp.make_doc of the joined text, reference has the gold words."""
+    """Build an Example: predicted is nlp.make_doc of the joined text, reference has the gold words
+    (and the {{unknown}} stretches of a partially segmented line as the span group UNKNOWN_SPANS)."""
+    words, unknown = parse_unknown(words)
     reference = Doc(nlp.vocab, words=list(words), spaces=[False] * len(words))
+    if unknown:
+        reference.spans[UNKNOWN_SPANS] = [reference[i : i + 1] for i in unknown]
     return Example(nlp.make_doc("".join(words)), reference)
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 from .atomic import atomic_write
-from .whitespace import SEPARATORS, split_words, strip_separators  # noqa: F401 (SEPARATORS: importable from here)
+from .whitespace import split_words, strip_separators
 
 # A chunk may end right after a word ending in one of these marks.
 PUNCTUATION = frozenset("。，！？；：、,.!?;:．…｡､﹐﹑﹒﹔﹕﹖﹗")

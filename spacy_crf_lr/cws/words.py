@@ -10,6 +10,8 @@ from spacy.attrs import IDX, IS_SPACE, ORTH, SPACY
 from spacy.tokens import Doc
 from spacy.training import Example
 
+from .partial import UNKNOWN_SPANS
+
 BMES = ("B", "M", "E", "S")
 WORD_STARTS = frozenset("BS")  # a word starts at B or S ...
 WORD_ENDS = frozenset("ES")  # ... and after E or S
@@ -64,12 +66,19 @@ def tokens_inside_clusters(doc: Doc, text: Optional[str] = None) -> numpy.ndarra
 
 def char_tags(example: Example) -> List[Optional[str]]:
     """BMES tag of each token of example.predicted from the reference words, by
-    character offsets; None for a token that straddles a word boundary."""
+    character offsets; None for a token that straddles a word boundary or lies in a stretch
+    of unknown segmentation (the reference's span group UNKNOWN_SPANS, see cws/partial.py)."""
     words = example.reference
     starts = [t.idx for t in words]
+    unknown = sorted((span.start_char, span.end_char) for span in words.spans.get(UNKNOWN_SPANS, []))
+    unknown_starts = [start for start, _ in unknown]
     tags: List[Optional[str]] = []
     for token in example.predicted:
         start, end = token.idx, token.idx + len(token)
+        u = bisect_right(unknown_starts, start) - 1
+        if unknown and (u >= 0 and start < unknown[u][1] or u + 1 < len(unknown) and unknown[u + 1][0] < end):
+            tags.append(None)
+            continue
         w = bisect_right(starts, start) - 1
         if w < 0 or end > words[w].idx + len(words[w]) or token.is_space:
             tags.append("S" if token.is_space else None)
@@ -140,6 +149,15 @@ def is_plain(doc: Doc, spans: bool = True) -> bool:
 def text_length(doc: Doc) -> int:
     """len(doc.text), without building the text."""
     return doc[-1].idx + len(doc[-1].text_with_ws) if len(doc) else 0
+
+
+def word_texts(doc: Doc, starts: Sequence[int]) -> List[str]:
+    """Text of each word (`starts`: index of each word's first token)."""
+    if not len(doc):
+        return []
+    text = doc_text(doc)
+    begins, ends = word_offsets(doc, starts)
+    return [text[a:b] for a, b in zip(begins.tolist(), ends.tolist())]
 
 
 def words_doc(doc: Doc, starts: Sequence[int], text: Optional[str] = None) -> Doc:

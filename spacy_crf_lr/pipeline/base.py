@@ -19,9 +19,10 @@ from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.util import ensure_path, to_bytes
 from thinc.api import Model, NumpyOps, Ops, set_dropout_rate
 
-from ..crf.chain_ops import ChainScores, forward_backward, negative_log_likelihood, valid_mask, viterbi
+from ..crf.chain_ops import FORBIDDEN, ChainScores, forward_backward, negative_log_likelihood, valid_mask, viterbi
 from ..crf.diagnostics import EmissionGaps, crf_measures, top2_gaps
 from ..crf.layer import CRF_PARAM_NAMES, set_crf_labels
+from ..crf.nbest import nbest_viterbi
 from ..crf.schemes import check_scheme, constraint_masks, find_violation
 from . import probs as _probs  # noqa: F401  (registers token._.crf_prob and token._.crf_probs)
 from .windows import WINDOW, context_width, windowed_emissions
@@ -36,6 +37,8 @@ CPU_OPS = NumpyOps()
 REQUIRED_PARTS = ("cfg", "model")
 # (tag ids, probability of each chosen tag or None when not computed) per doc
 Predictions = Tuple[List[numpy.ndarray], List[Optional[numpy.ndarray]]]
+# Per doc: a len(doc)×K boolean mask of the tags each token may take, or None (no constraint)
+AllowedTags = List[Optional[numpy.ndarray]]
 
 
 def check_setting(name: str, value, allowed: Sequence) -> None:
@@ -138,10 +141,17 @@ class CRFPipe(TrainablePipe):
         ops = self.chain_ops
         scores = self._predict_scores(docs).to(ops)
         self._record_emission_gaps(docs, scores)
+        allowed = self._allowed_mask(ops, docs, scores)
         if self.cfg["decoder"] == "crf":
-            paths, _ = viterbi(ops, scores)
-            marginals = forward_backward(ops, scores, with_transitions=False).marginals if probabilities else None
+            paths, _ = viterbi(ops, scores, allowed=allowed)
+            marginals = (
+                forward_backward(ops, scores, with_transitions=False, allowed=allowed).marginals
+                if probabilities
+                else None
+            )
         else:
+            if allowed is not None:
+                scores.emissions = ops.xp.where(allowed, scores.emissions, -numpy.inf).astype(scores.emissions.dtype)
             marginals = ops.softmax(scores.emissions, axis=-1) if probabilities else None
             paths = scores.emissions.argmax(axis=-1)
         probs = None
@@ -167,15 +177,56 @@ class CRFPipe(TrainablePipe):
         """One gold label (or None where unknown) per token of example.predicted."""
         raise NotImplementedError
 
+    def allowed_tags(self, docs: Sequence[Doc]) -> Optional[AllowedTags]:
+        """Tags each token of each doc may take at prediction (None: no constraints); subclasses
+        constrain the decoding through it (the segmenter's user dictionary)."""
+        return None
+
+    def _allowed_mask(self, ops: Ops, docs: Sequence[Doc], scores: ChainScores):
+        """The B×T×K allowed mask of `allowed_tags`, padded like the scores, or None."""
+        per_doc = self.allowed_tags(docs)
+        if per_doc is None or all(mask is None for mask in per_doc):
+            return None
+        mask = numpy.ones(scores.emissions.shape, bool)
+        for i, doc_mask in enumerate(per_doc):
+            if doc_mask is not None:
+                mask[i, : len(doc_mask)] = doc_mask
+        return ops.asarray(mask)
+
+    def nbest_ids(self, doc: Doc, k: int) -> List[Tuple[numpy.ndarray, float]]:
+        """The k best tag-id paths of one doc, best first, each with its log-probability (under the
+        same constraints as `predict`); fewer than k when fewer paths have nonzero probability."""
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+            raise ValueError(f"k must be a positive integer (the number of paths), got {k!r}.")
+        if not len(doc):
+            return [(numpy.zeros((0,), "int32"), 0.0)]
+        ops = self.chain_ops
+        scores = self._predict_scores([doc]).to(ops)
+        allowed = self._allowed_mask(ops, [doc], scores)
+        if self.cfg["decoder"] == "crf":
+            log_z = float(forward_backward(ops, scores, with_transitions=False, allowed=allowed).log_z[0])
+        else:  # independent tokens: a chain of log-softmax emissions with zero transitions, log Z = 0
+            emissions = scores.emissions if allowed is None else ops.xp.where(allowed, scores.emissions, -numpy.inf)
+            zeros = ops.xp.zeros_like(scores.start)
+            with numpy.errstate(divide="ignore"):  # log 0 = -inf for a forbidden tag, as intended
+                log_probs = ops.xp.log(ops.softmax(emissions, axis=-1))
+            scores = ChainScores(log_probs, scores.lengths, scores.transitions * 0, zeros, zeros)
+            log_z = 0.0
+        paths, path_scores = nbest_viterbi(ops, scores, k, allowed=allowed)
+        paths, log_probs = ops.to_numpy(paths[0]), ops.to_numpy(path_scores[0]) - log_z
+        # A path through a move the scheme forbids (FORBIDDEN) has probability exp(-1e4) = 0: left out.
+        return [(paths[r], float(log_probs[r])) for r in range(k) if log_probs[r] > FORBIDDEN / 2]
+
     def _gold_ids(self, examples: Sequence[Example]) -> Tuple[List[int], List[numpy.ndarray]]:
-        """Indices of the fully annotated examples and their gold label ids; raises on bad tags."""
+        """Indices of the annotated examples and their gold label ids, -1 where a token's label is
+        unknown (partial labels); docs with no known label are left out. Raises on bad tags."""
         index = {label: i for i, label in enumerate(self.labels)}
         used, ids = [], []
         for i, eg in enumerate(examples):
             tags = self.gold_tags(eg)
-            if not tags or any(tag is None for tag in tags):
-                continue  # unannotated (or partly annotated) docs carry no CRF loss
-            unknown = [tag for tag in tags if tag not in index]
+            if not tags or all(tag is None for tag in tags):
+                continue  # unannotated docs carry no loss
+            unknown = [tag for tag in tags if tag is not None and tag not in index]
             if unknown:
                 raise ValueError(
                     f"Doc {i} of the batch ({eg.predicted.text[:40]!r}) has gold label "
@@ -189,13 +240,15 @@ class CRFPipe(TrainablePipe):
                     f"{self.cfg['scheme']} scheme at {violation}."
                 )
             used.append(i)
-            ids.append(numpy.array([index[tag] for tag in tags], "int32"))
+            ids.append(numpy.array([-1 if tag is None else index[tag] for tag in tags], "int32"))
         return used, ids
 
     def get_loss(self, examples: Iterable[Example], scores: ChainScores) -> Tuple[float, ChainScores]:
         """Summed loss over the annotated docs and its gradient. The CRF loss is the
         negative log-likelihood of each gold path, summed over docs (not averaged,
-        like spaCy's tagger); the softmax loss is the summed per-token cross-entropy."""
+        like spaCy's tagger); the softmax loss is the summed per-token cross-entropy.
+        Partly labelled docs: the CRF maximises the summed probability of all the paths that
+        agree with the known labels; the softmax loss counts the labelled tokens only."""
         examples = list(examples)
         validate_examples(examples, f"{type(self).__name__}.get_loss")
         ops = self.chain_ops
@@ -263,7 +316,7 @@ class CRFPipe(TrainablePipe):
         doc_sample = [eg.predicted for eg in islice(get_examples(), 10)]
         if not doc_sample:
             raise ValueError(Errors.E923.format(name=self.name))
-        label_sample = [self.model.ops.asarray2f(eye[x]) for x in ids]
+        label_sample = [self.model.ops.asarray2f(eye[x] * (x >= 0)[:, None]) for x in ids]  # unknown: zero row
         self.model.initialize(X=doc_sample, Y=label_sample or [self.model.ops.asarray2f(eye[:1])])
 
     def _labels_in(self, examples: Iterable[Example]) -> List[str]:
@@ -392,8 +445,8 @@ def _softmax_loss(ops, scores: ChainScores, tags) -> Tuple[float, numpy.ndarray]
     """Summed per-token cross-entropy of softmax(emissions) and its gradient."""
     xp = ops.xp
     n_tags = scores.emissions.shape[2]
-    valid = valid_mask(ops, scores).T[:, :, None]
+    valid = (valid_mask(ops, scores).T & (tags >= 0))[:, :, None]  # tag -1: unknown, no loss
     probs = ops.softmax(scores.emissions, axis=-1)
-    gold = xp.eye(n_tags, dtype="float32")[tags] * valid
+    gold = xp.eye(n_tags, dtype="float32")[xp.maximum(tags, 0)] * valid
     loss = -float((gold * xp.log(xp.maximum(probs, 1e-30))).sum())
     return loss, (probs - gold) * valid

@@ -1,21 +1,33 @@
 """The `crf_segmenter` component: Chinese word segmentation as BMES tagging of characters."""
 
 from pathlib import Path
-from typing import Callable, Collection, Dict, Iterable, Iterator, List, Literal, Optional, Sequence, Tuple
+from typing import Callable, Collection, Dict, Iterable, Iterator, List, Literal, Optional, Sequence, Tuple, Union
 
 import numpy
 import srsly
 from pydantic import StrictBool
+from spacy.attrs import ORTH, SPACY
 from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.util import minibatch
 from thinc.api import Config, Model
 
+from ..cws.dictionary import UserDictionary, bmes_mask, read_user_words
 from ..cws.sighan import read_word_list
 from ..cws.spans import clear_spans, restore_spans, save_spans
-from ..cws.words import BMES, char_tags, doc_text, is_plain, merge_words, word_offsets, word_starts, words_doc
-from .base import CRFDevice, CRFPipe, Decoder, Predictions
+from ..cws.words import (
+    BMES,
+    char_tags,
+    doc_text,
+    is_plain,
+    merge_words,
+    word_offsets,
+    word_starts,
+    word_texts,
+    words_doc,
+)
+from .base import AllowedTags, CRFDevice, CRFPipe, Decoder, Predictions
 from .probs import set_probs
 
 # The documented default recipe: the model of configs/cnn_crf.cfg (tests/test_configs.py checks they agree).
@@ -55,6 +67,7 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
         "decoder": "crf",
         "crf_device": "cpu",
         "probabilities": True,
+        "user_words": None,
         "scorer": {"@scorers": "spacy_crf_lr.segmentation_scorer.v1", "words": None},
     },
     default_score_weights={"token_f": 1.0, "token_p": 0.0, "token_r": 0.0},
@@ -68,11 +81,13 @@ def make_crf_segmenter(
     crf_device: CRFDevice,
     probabilities: StrictBool,
     scorer: Optional[Callable],
+    user_words: Optional[Union[str, Path]] = None,
 ) -> "CRFSegmenter":
     """Word segmenter for character-tokenized docs (spacy.blank("zh"), segmenter "char").
     scheme: BMES (constrained) or null (unconstrained); decoder: crf or softmax;
     crf_device: cpu (decoding and loss on the CPU) or model (on the model's device);
-    probabilities: compute token._.crf_prob (the CRF's forward–backward at prediction)."""
+    probabilities: compute token._.crf_prob (the CRF's forward–backward at prediction);
+    user_words: user dictionary file (one word a line) read at initialize, or null."""
     return CRFSegmenter(
         nlp.vocab,
         model,
@@ -82,6 +97,7 @@ def make_crf_segmenter(
         crf_device=crf_device,
         probabilities=probabilities,
         scorer=scorer,
+        user_words=user_words,
     )
 
 
@@ -100,7 +116,10 @@ class CRFSegmenter(CRFPipe):
         crf_device="cpu",
         probabilities=True,
         scorer=None,
+        user_words=None,
     ):
+        self.user_words_path = None if user_words is None else str(user_words)
+        self.dictionary = self._new_dictionary()
         super().__init__(
             vocab,
             model,
@@ -119,7 +138,8 @@ class CRFSegmenter(CRFPipe):
         return char_tags(example)
 
     def initialize(self, get_examples, *, nlp=None, labels=None) -> None:
-        """Initialize with the BMES labels (other labels are refused); keep the scorer's word list."""
+        """Initialize with the BMES labels (other labels are refused); keep the scorer's word list, and add
+        the words of the `user_words` file, if set, to the user dictionary."""
         if labels is not None and tuple(labels) != BMES:
             raise ValueError(f"crf_segmenter labels are always {list(BMES)}, got {list(labels)}.")
         super().initialize(get_examples, nlp=nlp, labels=BMES)
@@ -128,19 +148,82 @@ class CRFSegmenter(CRFPipe):
             if not Path(words_path).is_file():
                 raise ValueError(f"The scorer's word list (scorer.words) {words_path} does not exist.")
             self.known_words = frozenset(read_word_list(words_path))
+        if self.user_words_path is not None:
+            self.add_words(read_user_words(self.user_words_path))
 
     def score(self, examples: Iterable[Example], **kwargs) -> Dict:
         """The scorer's scores, with the word list kept in the model (if any) for OOV/IV recall."""
         return super().score(examples, **{"known_words": self.known_words, **kwargs})
 
     def _parts(self) -> Dict[str, Tuple[Callable[[], bytes], Callable[[bytes], None]]]:
-        """cfg and model, and the training word list `words` (msgpack list) when the model keeps one."""
+        """cfg and model, the training word list `words` (msgpack list) when the model keeps one, and the
+        user dictionary `user_words` (msgpack list; absent in models saved before user dictionaries)."""
         words = None if self.known_words is None else sorted(self.known_words)
-        return {**super()._parts(), "words": (lambda: srsly.msgpack_dumps(words), self._read_words)}
+        return {
+            **super()._parts(),
+            "words": (lambda: srsly.msgpack_dumps(words), self._read_words),
+            "user_words": (lambda: srsly.msgpack_dumps(self.user_words), self._read_user_words),
+        }
 
     def _read_words(self, data: bytes) -> None:
         words: Optional[Collection[str]] = srsly.msgpack_loads(data)
         self.known_words = None if words is None else frozenset(words)
+
+    def _read_user_words(self, data: bytes) -> None:
+        self.dictionary = self._new_dictionary(srsly.msgpack_loads(data))
+
+    # ----- user dictionary -----
+
+    def _new_dictionary(self, words: Iterable[str] = ()) -> UserDictionary:
+        """A user dictionary whose trie holds the ORTH ids of the characters (see `word_matches`)."""
+        return UserDictionary(words, key=lambda char: self.vocab.strings[char])
+
+    def add_words(self, words: Iterable[str]) -> int:
+        """Add words to the user dictionary (each occurrence in the input then comes out as one word);
+        return how many were new. The words are saved with the component."""
+        return self.dictionary.add(words)
+
+    @property
+    def user_words(self) -> List[str]:
+        """The user dictionary's words, sorted."""
+        return self.dictionary.words
+
+    def allowed_tags(self, docs: Sequence[Doc]) -> Optional[AllowedTags]:
+        """Per doc, the BMES tags that make each user-dictionary match (leftmost-longest) one word."""
+        if not len(self.dictionary):
+            return None
+        spans, offsets, matched = [], [0], []
+        for doc in docs:  # one mask for the batch's tokens end to end: numpy calls per batch, not per doc
+            doc_spans = self.word_matches(doc)
+            spans.extend((offsets[-1] + a, offsets[-1] + b) for a, b in doc_spans)
+            matched.append(bool(doc_spans))
+            offsets.append(offsets[-1] + len(doc))
+        mask = bmes_mask(offsets[-1], spans, self.labels)
+        return [mask[a:b] if hit else None for a, b, hit in zip(offsets, offsets[1:], matched)]
+
+    def word_matches(self, doc: Doc) -> List[Tuple[int, int]]:
+        """Token spans (start, end) of the user-dictionary words in doc, leftmost-longest. The trie walks
+        the tokens' ORTH ids (cheap to read, unlike doc.text) and no match runs past whitespace."""
+        if not len(doc):
+            return []
+        orth, trailing = doc.to_array([ORTH, SPACY]).reshape(-1, 2).T
+        symbols = orth.tolist()
+        if not trailing.any():
+            return self.dictionary.find(symbols)
+        spans, start = [], 0
+        for stop in [*(numpy.flatnonzero(trailing) + 1).tolist(), len(doc)]:  # runs between spaces
+            if stop > start:
+                spans.extend((start + a, start + b) for a, b in self.dictionary.find(symbols[start:stop]))
+            start = stop
+        return spans
+
+    # ----- n-best -----
+
+    def nbest(self, doc: Doc, k: int) -> List[Tuple[List[str], float]]:
+        """The k best segmentations of a character-tokenized doc (nlp.make_doc(text)), best first, as
+        (words, log-probability); k = 1 gives the words of the normal output (with the user dictionary)."""
+        labels = numpy.array(self.labels)
+        return [(word_texts(doc, word_starts(doc, labels[ids])), log_prob) for ids, log_prob in self.nbest_ids(doc, k)]
 
     def word_starts_and_probs(
         self, docs: Sequence[Doc], predictions: Predictions, texts: Optional[Sequence[str]] = None

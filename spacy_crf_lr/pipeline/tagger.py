@@ -1,12 +1,13 @@
 """The `crf_tagger` component: writes `token.tag_` with a linear-chain CRF."""
 
-from typing import Callable, Optional
+from typing import Callable, List, Optional, Tuple
 
 import numpy
 from pydantic import StrictBool
 from spacy.attrs import TAG
 from spacy.language import Language
 from spacy.scorer import Scorer
+from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.util import registry
 from thinc.api import Config, Model
@@ -112,7 +113,13 @@ class CRFTagger(CRFPipe):
         )
 
     def gold_tags(self, example: Example):
+        """The reference tags; None (unknown) where a token has none: such docs train on partial labels."""
         return [tag or None for tag in example.get_aligned("TAG", as_string=True)]
+
+    def nbest(self, doc: Doc, k: int) -> List[Tuple[List[str], float]]:
+        """The k best tag sequences of doc, best first, as (tags, log-probability); k = 1 gives the
+        tags the component predicts (before `overwrite` keeps any existing ones)."""
+        return [([self.labels[i] for i in ids], log_prob) for ids, log_prob in self.nbest_ids(doc, k)]
 
     def set_annotations(self, docs, predictions: Predictions) -> None:
         label_ids = numpy.array([self.vocab.strings[label] for label in self.labels], "uint64")
