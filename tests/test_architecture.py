@@ -112,3 +112,14 @@ def test_private_doc_context_still_exists():
     segmenter = spacy.load(FIXTURES / "segmenter")
     (out, context), *_ = segmenter.pipe([("共同创造", {"id": 7})], as_tuples=True)
     assert context == {"id": 7} and isinstance(out, Doc) and out.text == "共同创造"
+
+
+def test_private_process_pool_workers_still_exist():
+    """`cws.parallel._stop` ends a failed run's workers through ProcessPoolExecutor's private `_processes`
+    (there is no public handle). This fails loudly if an upgrade removes or renames it."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1) as executor:
+        executor.submit(int, "1").result()
+        workers = executor._processes
+        assert isinstance(workers, dict) and all(hasattr(w, "terminate") for w in workers.values())

@@ -99,7 +99,9 @@ def _result(future: Future) -> List[List[str]]:
 
 def _stop(executor: ProcessPoolExecutor) -> None:
     """Cancel queued chunks and end the workers now, without waiting for their current chunk."""
-    processes = list((getattr(executor, "_processes", None) or {}).values())  # no public handle on the workers
+    # Private: ProcessPoolExecutor offers no public handle on its workers, and shutdown() would wait for the
+    # chunk each is on. tests/test_architecture.py fails loudly if an upgrade removes `_processes`.
+    processes = list((getattr(executor, "_processes", None) or {}).values())
     executor.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.terminate()
