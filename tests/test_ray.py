@@ -13,30 +13,16 @@ from pathlib import Path
 import pytest
 import ray
 import spacy
-from conftest import ROOT, require_pku
+from conftest import ROOT, TOY_WORDS, require_pku
 
 from spacy_crf_lr.cli import main
-from spacy_crf_lr.cws.corpus import make_example
 from spacy_crf_lr.cws.parallel import words_of
 from spacy_crf_lr.cws.ray_engine import segment_dataset, segment_files
-
-WORDS = ["中国", "人民", "银行", "的", "发展", "很", "快", "。", "我们", "今天", "学习", "历史"]
-TINY_CHAR_CNN = {
-    "@architectures": "spacy.Tok2Vec.v2",
-    "embed": {"@architectures": "spacy_crf_lr.CharEmbed.v1", "width": 16, "rows": 300, "bigram_rows": 300},
-    "encode": {
-        "@architectures": "spacy.MaxoutWindowEncoder.v2",
-        "width": 16,
-        "depth": 1,
-        "window_size": 1,
-        "maxout_pieces": 2,
-    },
-}
 
 
 def sentences(n: int, seed: int = 0):
     rng = random.Random(seed)
-    return [[rng.choice(WORDS) for _ in range(rng.randint(3, 12))] for _ in range(n)]
+    return [[rng.choice(TOY_WORDS) for _ in range(rng.randint(3, 12))] for _ in range(n)]
 
 
 @pytest.fixture(scope="module")
@@ -48,17 +34,9 @@ def cluster():
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    """Directory of a tiny segmenter trained a few steps on the toy vocabulary."""
-    nlp = spacy.blank("zh")
-    nlp.add_pipe("crf_segmenter", config={"model": {"tok2vec": TINY_CHAR_CNN}})
-    examples = [make_example(nlp, words) for words in sentences(60)]
-    optimizer = nlp.initialize(lambda: examples)
-    for i in range(0, len(examples), 10):
-        nlp.update(examples[i : i + 10], sgd=optimizer)
-    path = tmp_path_factory.mktemp("ray_model") / "model"
-    nlp.to_disk(path)
-    return str(path)
+def model(tiny_segmenter):
+    """The session's tiny trained segmenter (tests/conftest.py), as a path string."""
+    return str(tiny_segmenter)
 
 
 def segment_local(model: str, source: Path, target: Path) -> bytes:

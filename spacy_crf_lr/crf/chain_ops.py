@@ -15,7 +15,7 @@ space) or -inf (Viterbi), not merely small. Padding positions are never constrai
 """
 
 from dataclasses import dataclass, fields, replace
-from typing import List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 import numpy
 from thinc.api import Ops
@@ -40,16 +40,24 @@ class ChainScores:
     def to(self, ops: Ops) -> "ChainScores":
         """The same scores as arrays of `ops`, copied across devices where needed."""
         values = (getattr(self, field.name) for field in fields(self))
-        return ChainScores(*(None if value is None else ops.asarray(value) for value in values))
+        # Any: thinc types ops.asarray's result as a union of all its array types, not as the field's own.
+        moved: List[Any] = [None if value is None else ops.asarray(value) for value in values]
+        return ChainScores(*moved)
+
+    def potentials(self) -> Tuple[Floats2d, Floats1d, Floats1d]:
+        """(transitions, start, end): always set on scores (only a gradient may leave them None)."""
+        assert self.transitions is not None and self.start is not None and self.end is not None, "not scores"
+        return self.transitions, self.start, self.end
 
     def zeros_like(self, ops: Ops) -> "ChainScores":
         """Gradient-shaped copy filled with zeros."""
+        transitions, start, end = self.potentials()
         return replace(
             self,
             emissions=ops.alloc3f(*self.emissions.shape),
-            transitions=ops.alloc2f(*self.transitions.shape),
-            start=ops.alloc1f(self.start.shape[0]),
-            end=ops.alloc1f(self.end.shape[0]),
+            transitions=ops.alloc2f(*transitions.shape),
+            start=ops.alloc1f(start.shape[0]),
+            end=ops.alloc1f(end.shape[0]),
         )
 
 
@@ -113,7 +121,7 @@ def forward_backward(ops: Ops, scores: ChainScores, *, with_transitions: bool = 
         )
     order, inverse, running = by_length(ops, scores.lengths, n_steps)
     lengths = scores.lengths[order]
-    emissions = xp.ascontiguousarray(scores.emissions[order].transpose(1, 0, 2), dtype="float64")  # T×B×K
+    emissions = xp.ascontiguousarray(scores.emissions[order].transpose((1, 0, 2)), dtype="float64")  # T×B×K
     if allowed is None:
         shift = emissions.max(axis=2, keepdims=True)  # T×B×1
         phi = xp.exp(emissions - shift)  # T×B×K, max 1 per row
@@ -122,9 +130,10 @@ def forward_backward(ops: Ops, scores: ChainScores, *, with_transitions: bool = 
         emissions = xp.where(mask, emissions, -xp.inf)
         shift = emissions.max(axis=2, keepdims=True)  # finite: every position allows some tag
         phi = xp.exp(emissions - shift)  # exactly 0 at the forbidden tags
-    exp_trans = xp.exp(scores.transitions.astype("float64"))
-    exp_start = xp.exp(scores.start.astype("float64"))
-    exp_end = xp.exp(scores.end.astype("float64"))
+    transitions, start, end = scores.potentials()
+    exp_trans = xp.exp(transitions.astype("float64"))
+    exp_start = xp.exp(start.astype("float64"))
+    exp_end = xp.exp(end.astype("float64"))
     # Forward: alpha[t] is normalised to sum 1, norm[t] holds the scale factors (1 past the end).
     alpha = xp.zeros((n_steps, n_seqs, n_tags), "float64")
     norm = xp.ones((n_steps, n_seqs), "float64")
@@ -281,7 +290,7 @@ def viterbi(ops: Ops, scores: ChainScores, *, allowed=None) -> Tuple[Ints2d, Flo
     emissions = scores.emissions
     if allowed is not None:  # -inf, not FORBIDDEN: no score outweighs a constraint
         emissions = xp.where(allowed_or_padding(ops, scores, allowed), emissions, -xp.inf).astype(emissions.dtype)
-    emissions = xp.ascontiguousarray(emissions[order].transpose(1, 2, 0))
+    emissions = xp.ascontiguousarray(emissions[order].transpose((1, 2, 0)))
     dtype = emissions.dtype
     transitions = xp.asarray(scores.transitions, dtype=dtype)
     last = xp.maximum(lengths - 1, 0)

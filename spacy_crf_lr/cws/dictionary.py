@@ -82,7 +82,7 @@ class UserDictionary:
         root = self._root
         if not root:
             return []
-        matches = []
+        matches: List[Tuple[int, int]] = []
         append, get = matches.append, root.get
         i, n = 0, len(text)
         while i < n:

@@ -13,7 +13,8 @@ UNKNOWN_SPANS = "crf_unknown"  # span group of the reference Doc holding the unk
 
 def parse_unknown(words: Sequence[str]) -> Tuple[List[str], List[int]]:
     """The words with the markers removed, and the indices of the items that are unknown stretches."""
-    clean, unknown = [], []
+    clean: List[str] = []
+    unknown: List[int] = []
     for word in words:
         opens, closes = word.startswith(UNKNOWN_OPEN), word.endswith(UNKNOWN_CLOSE)
         inner = word[len(UNKNOWN_OPEN) : -len(UNKNOWN_CLOSE)] if opens and closes else word

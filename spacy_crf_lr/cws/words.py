@@ -2,7 +2,7 @@
 and character tokens turned into words (merged in place, or as a new Doc)."""
 
 from bisect import bisect_right
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy
 import regex
@@ -97,7 +97,7 @@ def _join_clusters(doc: Doc, tags: List[Optional[str]]) -> List[Optional[str]]:
     return tags
 
 
-def word_starts(doc: Doc, tags: Sequence[str], text: Optional[str] = None) -> List[int]:
+def word_starts(doc: Doc, tags: Union[Sequence[str], numpy.ndarray], text: Optional[str] = None) -> List[int]:
     """Indices of the tokens that start a word. Whitespace never joins a word: a space token stands
     alone, and no word runs past a token's trailing space. Otherwise no word starts inside an
     extended grapheme cluster (UAX #29): a combining mark or emoji modifier stays with its base.
@@ -121,10 +121,10 @@ def word_offsets(doc: Doc, starts: Sequence[int]) -> Tuple[numpy.ndarray, numpy.
     """Character offsets (start, end) of each word (`starts`: index of each word's first token);
     a word's end leaves out its trailing whitespace."""
     offsets, trailing = doc.to_array([IDX, SPACY]).astype("int64").T
-    starts = numpy.asarray(starts, dtype="int64")
-    last = numpy.append(starts[1:], len(doc)) - 1  # each word's last token
-    ends = numpy.append(offsets[starts[1:]], text_length(doc)) - trailing[last]
-    return offsets[starts], ends
+    first = numpy.asarray(starts, dtype="int64")
+    last = numpy.append(first[1:], len(doc)) - 1  # each word's last token
+    ends = numpy.append(offsets[first[1:]], text_length(doc)) - trailing[last]
+    return offsets[first], ends
 
 
 def merge_words(doc: Doc, starts: Sequence[int]) -> None:

@@ -7,7 +7,7 @@ leaves what to do with the labels to subclasses.
 
 from itertools import islice
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Literal, Optional, Sequence, Tuple, get_args
+from typing import Callable, Dict, Iterable, List, Literal, Optional, Sequence, Set, Tuple, cast, get_args
 
 import numpy
 import srsly
@@ -18,6 +18,7 @@ from spacy.tokens import Doc
 from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.util import ensure_path, to_bytes
 from thinc.api import Model, NumpyOps, Ops, set_dropout_rate
+from thinc.types import ArrayXd, Floats2d, Ints2d
 
 from ..crf.chain_ops import FORBIDDEN, ChainScores, forward_backward, negative_log_likelihood, valid_mask, viterbi
 from ..crf.diagnostics import EmissionGaps, crf_measures, top2_gaps
@@ -39,6 +40,8 @@ REQUIRED_PARTS = ("cfg", "model")
 Predictions = Tuple[List[numpy.ndarray], List[Optional[numpy.ndarray]]]
 # Per doc: a len(doc)×K boolean mask of the tags each token may take, or None (no constraint)
 AllowedTags = List[Optional[numpy.ndarray]]
+# A serialized part of the component: (to bytes, from bytes); what the reader returns is ignored.
+Part = Tuple[Callable[[], bytes], Callable[[bytes], object]]
 
 
 def check_setting(name: str, value, allowed: Sequence) -> None:
@@ -156,7 +159,7 @@ class CRFPipe(TrainablePipe):
             paths = scores.emissions.argmax(axis=-1)
         probs = None
         if probabilities:
-            probs = ops.to_numpy(ops.xp.take_along_axis(marginals, paths[:, :, None].astype("int64"), axis=2)[:, :, 0])
+            probs = ops.to_numpy(ops.xp.take_along_axis(marginals, paths.astype("int64")[:, :, None], axis=2)[:, :, 0])
         paths = ops.to_numpy(paths)
         return [paths[i, : len(doc)] for i, doc in enumerate(docs)], [
             None if probs is None else probs[i, : len(doc)] for i, doc in enumerate(docs)
@@ -191,7 +194,8 @@ class CRFPipe(TrainablePipe):
         for i, doc_mask in enumerate(per_doc):
             if doc_mask is not None:
                 mask[i, : len(doc_mask)] = doc_mask
-        return ops.asarray(mask)
+        # thinc's array types have no boolean arrays; ops.asarray takes any array
+        return ops.asarray(cast(ArrayXd, mask))
 
     def nbest_ids(self, doc: Doc, k: int) -> List[Tuple[numpy.ndarray, float]]:
         """The k best tag-id paths of one doc, best first, each with its log-probability (under the
@@ -210,7 +214,8 @@ class CRFPipe(TrainablePipe):
             zeros = ops.xp.zeros_like(scores.start)
             with numpy.errstate(divide="ignore"):  # log 0 = -inf for a forbidden tag, as intended
                 log_probs = ops.xp.log(ops.softmax(emissions, axis=-1))
-            scores = ChainScores(log_probs, scores.lengths, scores.transitions * 0, zeros, zeros)
+            transitions, _, _ = scores.potentials()
+            scores = ChainScores(log_probs, scores.lengths, transitions * 0, zeros, zeros)
             log_z = 0.0
         paths, path_scores = nbest_viterbi(ops, scores, k, allowed=allowed)
         paths, log_probs = ops.to_numpy(paths[0]), ops.to_numpy(path_scores[0]) - log_z
@@ -261,10 +266,10 @@ class CRFPipe(TrainablePipe):
         if not used:
             return 0.0, d_scores.to(self.model.ops)
         rows = xp.asarray(used)
-        tags = numpy.zeros((len(used), scores.emissions.shape[1]), "int32")
+        padded = numpy.zeros((len(used), scores.emissions.shape[1]), "int32")
         for row, gold in enumerate(ids):
-            tags[row, : len(gold)] = gold
-        tags = ops.asarray2i(tags)
+            padded[row, : len(gold)] = gold
+        tags = ops.asarray2i(cast(Ints2d, padded))
         sub = ChainScores(scores.emissions[rows], scores.lengths[rows], scores.transitions, scores.start, scores.end)
         if self.cfg["decoder"] == "crf":
             losses, d_sub = negative_log_likelihood(ops, sub, tags)
@@ -311,7 +316,7 @@ class CRFPipe(TrainablePipe):
         self._require_labels()
         self._configure_crf()
         n_tag_samples = None if self.model.get_ref("crf").attrs["init_transitions"] == "counts" else 10
-        eye = numpy.eye(len(self.labels), dtype="float32")
+        eye = cast(Floats2d, numpy.eye(len(self.labels), dtype="float32"))  # thinc's type for it, as asarray2f wants
         _, ids = self._gold_ids(list(islice(get_examples(), n_tag_samples)))
         doc_sample = [eg.predicted for eg in islice(get_examples(), 10)]
         if not doc_sample:
@@ -321,7 +326,7 @@ class CRFPipe(TrainablePipe):
 
     def _labels_in(self, examples: Iterable[Example]) -> List[str]:
         """Sorted gold labels found in the examples."""
-        found = set()
+        found: Set[str] = set()
         for eg in examples:
             found.update(tag for tag in self.gold_tags(eg) if tag)
         return sorted(found)
@@ -355,7 +360,7 @@ class CRFPipe(TrainablePipe):
 
     # ----- serialization: every part named on failure, the CRF layer kept in step with the labels -----
 
-    def _parts(self) -> Dict[str, Tuple[Callable[[], bytes], Callable[[bytes], None]]]:
+    def _parts(self) -> Dict[str, Part]:
         """Serialized parts besides the vocab: name -> (to bytes, from bytes). Subclasses may add optional ones."""
         return {
             "cfg": (
@@ -423,7 +428,7 @@ class CRFPipe(TrainablePipe):
         self._configure_crf()
         return self
 
-    def _read_part(self, read: Callable[[bytes], None], data: bytes, where: str) -> None:
+    def _read_part(self, read: Callable[[bytes], object], data: bytes, where: str) -> None:
         """Apply one part's reader, naming where the data came from if it fails."""
         try:
             read(data)

@@ -6,7 +6,7 @@ later component merges or splits tokens (a token over other characters has none)
 components never overwrite each other. `COMPONENTS_KEY` lists the components that wrote, last one last.
 """
 
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence, Union
 
 import numpy
 from spacy.attrs import IDX, SPACY
@@ -25,7 +25,7 @@ def token_offsets(doc: Doc) -> numpy.ndarray:
     return numpy.stack([starts, ends], axis=1)
 
 
-def set_probs(doc: Doc, component: str, probs: Optional[Sequence[float]]) -> None:
+def set_probs(doc: Doc, component: str, probs: Optional[Union[Sequence[float], numpy.ndarray]]) -> None:
     """Record component's probability of each token's label (None: not computed) and make it the last writer."""
     names = [name for name in doc.user_data.get(COMPONENTS_KEY, ()) if name != component]
     doc.user_data[COMPONENTS_KEY] = (*names, component)

@@ -27,7 +27,7 @@ from ..cws.words import (
     word_texts,
     words_doc,
 )
-from .base import AllowedTags, CRFDevice, CRFPipe, Decoder, Predictions
+from .base import AllowedTags, CRFDevice, CRFPipe, Decoder, Part, Predictions
 from .probs import set_probs
 
 # The documented default recipe: the model of configs/cnn_crf.cfg (tests/test_configs.py checks they agree).
@@ -155,7 +155,7 @@ class CRFSegmenter(CRFPipe):
         """The scorer's scores, with the word list kept in the model (if any) for OOV/IV recall."""
         return super().score(examples, **{"known_words": self.known_words, **kwargs})
 
-    def _parts(self) -> Dict[str, Tuple[Callable[[], bytes], Callable[[bytes], None]]]:
+    def _parts(self) -> Dict[str, Part]:
         """cfg and model, the training word list `words` (msgpack list) when the model keeps one, and the
         user dictionary `user_words` (msgpack list; absent in models saved before user dictionaries)."""
         words = None if self.known_words is None else sorted(self.known_words)
@@ -192,7 +192,8 @@ class CRFSegmenter(CRFPipe):
         """Per doc, the BMES tags that make each user-dictionary match (leftmost-longest) one word."""
         if not len(self.dictionary):
             return None
-        spans, offsets, matched = [], [0], []
+        spans: List[Tuple[int, int]] = []
+        offsets, matched = [0], []
         for doc in docs:  # one mask for the batch's tokens end to end: numpy calls per batch, not per doc
             doc_spans = self.word_matches(doc)
             spans.extend((offsets[-1] + a, offsets[-1] + b) for a, b in doc_spans)
@@ -210,7 +211,8 @@ class CRFSegmenter(CRFPipe):
         symbols = orth.tolist()
         if not trailing.any():
             return self.dictionary.find(symbols)
-        spans, start = [], 0
+        spans: List[Tuple[int, int]] = []
+        start = 0
         for stop in [*(numpy.flatnonzero(trailing) + 1).tolist(), len(doc)]:  # runs between spaces
             if stop > start:
                 spans.extend((start + a, start + b) for a, b in self.dictionary.find(symbols[start:stop]))
@@ -231,12 +233,13 @@ class CRFSegmenter(CRFPipe):
         """Per doc: the index of each word's first character token, and each word's probability
         (None when the probabilities were not computed). `texts`: the docs' texts, if known."""
         labels = numpy.array(self.labels)
-        texts = [None] * len(docs) if texts is None else texts
-        for doc, text, tag_ids, probs in zip(docs, texts, *predictions):
+        doc_texts: Sequence[Optional[str]] = [None] * len(docs) if texts is None else texts
+        for doc, text, tag_ids, probs in zip(docs, doc_texts, *predictions):
             starts = word_starts(doc, labels[tag_ids], text)
+            word_probs = None
             if probs is not None:
-                probs = numpy.minimum.reduceat(probs, starts).tolist() if starts else []
-            yield starts, probs
+                word_probs = numpy.minimum.reduceat(probs, starts).tolist() if starts else []
+            yield starts, word_probs
 
     def set_annotations(self, docs: Iterable[Doc], predictions: Predictions) -> None:
         """Merge each doc's characters into words in place (spaCy's retokenizer)."""
@@ -268,8 +271,9 @@ class CRFSegmenter(CRFPipe):
         set_probs(doc, self.name, probs)
         return doc
 
-    def __call__(self, doc: Doc) -> Doc:
-        """Segment one doc; the result may be a new Doc object (see `segment`)."""
+    def __call__(self, doc: Doc) -> Optional[Doc]:
+        """Segment one doc; the result may be a new Doc object (see `segment`), or None if the
+        component's error handler (set_error_handler) let an error pass, as in spaCy's own components."""
         return next(self.pipe([doc], batch_size=1), None)
 
     def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
