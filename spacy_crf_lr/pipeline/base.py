@@ -6,7 +6,6 @@ leaves what to do with the labels to subclasses.
 """
 
 from itertools import islice
-from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Literal, Optional, Sequence, Set, Tuple, cast, get_args
 
 import numpy
@@ -25,6 +24,7 @@ from ..crf.diagnostics import EmissionGaps, crf_measures, top2_gaps
 from ..crf.layer import CRF_PARAM_NAMES, set_crf_labels
 from ..crf.nbest import nbest_viterbi
 from ..crf.schemes import check_scheme, constraint_masks, find_violation
+from ..cws.atomic import atomic_write
 from . import probs as _probs  # noqa: F401  (registers token._.crf_prob and token._.crf_probs)
 from .windows import WINDOW, context_width, windowed_emissions
 
@@ -403,7 +403,8 @@ class CRFPipe(TrainablePipe):
         path.mkdir(parents=True, exist_ok=True)
         for name, (write, _) in self._parts().items():
             if name not in exclude:
-                _write_file(path / name, write())
+                with atomic_write(path / name, "wb") as file:
+                    file.write(write())
         if "vocab" not in exclude:
             self.vocab.to_disk(path / "vocab", exclude=exclude)
 
@@ -437,13 +438,6 @@ class CRFPipe(TrainablePipe):
                 f"Cannot load component '{self.name}' from {where}: the data is damaged, truncated or not "
                 f"made by this component ({type(error).__name__}: {error})."
             ) from error
-
-
-def _write_file(path: Path, data: bytes) -> None:
-    """Write data to path under a temporary name, then rename it into place."""
-    partial = path.with_name(path.name + ".partial")
-    partial.write_bytes(data)
-    partial.replace(path)
 
 
 def _softmax_loss(ops, scores: ChainScores, tags) -> Tuple[float, numpy.ndarray]:
