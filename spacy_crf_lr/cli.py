@@ -57,7 +57,7 @@ def dispatch_segment(args: argparse.Namespace) -> int:
     if args.num_gpus:
         raise ValueError(f"--num-gpus is for --engine ray, not --engine {args.engine}: use --gpu-id")
     args.input, args.output = Path(args.input), Path(args.output)  # kept as text for URIs (Path folds s3://)
-    return run_segment(args)
+    return run_segment_locally(args)
 
 
 def run_segment_ray(args: argparse.Namespace) -> int:
@@ -85,11 +85,6 @@ def run_segment_ray(args: argparse.Namespace) -> int:
         f" in {run['total_s']:.1f} s (Ray start-up {run['start_s']:.1f} s)"
     )
     return 0
-
-
-def run_segment(args: argparse.Namespace) -> int:
-    """Segment args.input line by line with args.model and write args.output."""
-    return run_segment_locally(args)
 
 
 def run_segment_locally(args: argparse.Namespace) -> int:

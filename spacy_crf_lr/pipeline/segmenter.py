@@ -228,13 +228,12 @@ class CRFSegmenter(CRFPipe):
         return [(word_texts(doc, word_starts(doc, labels[ids])), log_prob) for ids, log_prob in self.nbest_ids(doc, k)]
 
     def word_starts_and_probs(
-        self, docs: Sequence[Doc], predictions: Predictions, texts: Optional[Sequence[str]] = None
+        self, docs: Sequence[Doc], predictions: Predictions, texts: Sequence[str]
     ) -> Iterator[Tuple[List[int], Optional[list]]]:
-        """Per doc: the index of each word's first character token, and each word's probability
-        (None when the probabilities were not computed). `texts`: the docs' texts, if known."""
+        """Per doc (whose text is in `texts`): the index of each word's first character token, and each
+        word's probability (None when the probabilities were not computed)."""
         labels = numpy.array(self.labels)
-        doc_texts: Sequence[Optional[str]] = [None] * len(docs) if texts is None else texts
-        for doc, text, tag_ids, probs in zip(docs, doc_texts, *predictions):
+        for doc, text, tag_ids, probs in zip(docs, texts, *predictions):
             starts = word_starts(doc, labels[tag_ids], text)
             word_probs = None
             if probs is not None:
