@@ -25,6 +25,7 @@ from ..crf.layer import CRF_PARAM_NAMES, set_crf_labels
 from ..crf.nbest import nbest_viterbi
 from ..crf.schemes import check_scheme, constraint_masks, find_violation
 from ..cws.atomic import atomic_write
+from ..ml.features import fit_char_features
 from . import probs as _probs  # noqa: F401  (registers token._.crf_prob and token._.crf_probs)
 from .windows import WINDOW, context_width, windowed_emissions
 
@@ -308,13 +309,15 @@ class CRFPipe(TrainablePipe):
         nlp: Optional[Language] = None,
         labels: Optional[Sequence[str]] = None,
     ) -> None:
-        """Add labels (given, or found in the data), then initialize the model.
+        """Add labels (given, or found in the data), tell CharEmbed.v2 features the training characters and
+        words, then initialize the model.
         With `init_transitions = "counts"` the CRF sees the gold tags of all examples."""
         validate_get_examples(get_examples, f"{type(self).__name__}.initialize")
         for label in labels if labels is not None else self._labels_in(get_examples()):
             self.add_label(label)
         self._require_labels()
         self._configure_crf()
+        fit_char_features(self.model, (token.text for eg in get_examples() for token in eg.reference))
         n_tag_samples = None if self.model.get_ref("crf").attrs["init_transitions"] == "counts" else 10
         eye = cast(Floats2d, numpy.eye(len(self.labels), dtype="float32"))  # thinc's type for it, as asarray2f wants
         _, ids = self._gold_ids(list(islice(get_examples(), n_tag_samples)))

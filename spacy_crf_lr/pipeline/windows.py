@@ -27,6 +27,8 @@ def context_width(model: Model) -> Optional[int]:
             width += int(layer.attrs["window_size"])
         elif layer.name == "char_features":
             width += 1 if layer.attrs.get("bigrams") else 0
+        elif layer.name == "lexicon_features":
+            width += max(1 if layer.attrs["bigrams"] else 0, layer.attrs["dictionary_length"] - 1)
         elif layer.name not in TOKEN_WISE:
             return None
     return width
