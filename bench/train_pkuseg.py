@@ -26,14 +26,18 @@ def main() -> None:
     sentences = read_segmented(args.train)
     with tempfile.TemporaryDirectory() as tmp:
         train, dev = Path(tmp, "train.utf8"), Path(tmp, "dev.utf8")
-        write_segmented(train, [sentences[i] for i in select_lines(len(sentences), args.holdout, "train") if sentences[i]])
+        write_segmented(
+            train, [sentences[i] for i in select_lines(len(sentences), args.holdout, "train") if sentences[i]]
+        )
         write_segmented(dev, [sentences[i] for i in select_lines(len(sentences), args.holdout, "dev") if sentences[i]])
         Path(args.out).mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
         spacy_pkuseg.train(str(train), str(dev), args.out, train_iter=args.iters)
     print(f"trained in {time.perf_counter() - start:.0f} s -> {args.out}")
-    print(f"reproduce: python bench/train_pkuseg.py --train {args.train} --out {args.out} "
-          f"--holdout {args.holdout} --iters {args.iters}")
+    print(
+        f"reproduce: python bench/train_pkuseg.py --train {args.train} --out {args.out} "
+        f"--holdout {args.holdout} --iters {args.iters}"
+    )
 
 
 if __name__ == "__main__":

@@ -23,18 +23,39 @@ def CharFeatures(bigrams: bool) -> Model[List[Doc], List[Ints2d]]:
 
 
 def _features_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Ints2d], Callable]:
-    output = []
-    for doc in docs:
-        keys = _token_keys(doc)
-        columns = [keys[:, 0], keys[:, 1]]
-        if model.attrs["bigrams"]:
-            norms = keys[:, 0]
-            before = numpy.concatenate([[BOUNDARY], norms[:-1]]).astype("uint64")
-            after = numpy.concatenate([norms[1:], [BOUNDARY]]).astype("uint64")
-            columns += [before * MIX ^ norms, norms * MIX ^ after]
-        keys_2d = cast(Ints2d, numpy.stack(columns, axis=1).astype("uint64"))
-        output.append(model.ops.asarray2i(keys_2d, dtype="uint64"))
-    return output, lambda d_output: []
+    keys, starts, ends = _batch_keys(docs)
+    columns = [keys[:, 0], keys[:, 1]]
+    if model.attrs["bigrams"]:
+        columns += _bigrams(keys[:, 0], starts, ends)
+    return _split(model, columns, starts), lambda d_output: []
+
+
+def _batch_keys(docs: List[Doc]) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+    """char_keys of every token of the batch, (n_tokens, 3), and each doc's first and last token index."""
+    lengths = numpy.array([len(doc) for doc in docs], dtype="int64")
+    ends = numpy.cumsum(lengths)
+    orths = numpy.concatenate([doc.to_array(ORTH).reshape(-1) for doc in docs] + [numpy.zeros((0,), "uint64")])
+    unique, inverse = numpy.unique(orths, return_inverse=True)
+    strings = docs[0].vocab.strings if docs else None
+    keys = numpy.array([char_keys(strings[orth]) for orth in unique.tolist()], "uint64").reshape(-1, 3)
+    return keys[inverse.reshape(-1)], ends - lengths, ends - 1
+
+
+def _bigrams(norms: numpy.ndarray, starts: numpy.ndarray, lasts: numpy.ndarray) -> List[numpy.ndarray]:
+    """Keys of the bigram to the left and to the right of each token (BOUNDARY beyond a doc's edges)."""
+    before = numpy.roll(norms, 1)
+    after = numpy.roll(norms, -1)
+    before[starts[starts < len(norms)]] = BOUNDARY
+    after[lasts[lasts >= 0]] = BOUNDARY
+    return [before * MIX ^ norms, norms * MIX ^ after]
+
+
+def _split(model: Model, columns: List[numpy.ndarray], starts: numpy.ndarray) -> List[Ints2d]:
+    """The batch's key columns as one (n_tokens, n_columns) array per doc."""
+    if not len(starts):
+        return []
+    keys_2d = numpy.stack(columns, axis=1).astype("uint64") if len(columns[0]) else numpy.zeros((0, len(columns)))
+    return [model.ops.asarray2i(cast(Ints2d, part), dtype="uint64") for part in numpy.split(keys_2d, starts[1:])]
 
 
 @registry.architectures("spacy_crf_lr.CharEmbed.v1")
@@ -66,36 +87,21 @@ def LexiconFeatures(bigrams: bool, dictionary_length: int, unseen_dropout: float
     )
 
 
-def _token_keys(doc: Doc) -> numpy.ndarray:
-    """(n_tokens, 3) char_keys of each token of doc."""
-    orths = doc.to_array([ORTH]).reshape(-1)
-    unique, inverse = numpy.unique(orths, return_inverse=True)
-    strings = doc.vocab.strings
-    keys = numpy.array([char_keys(strings[orth]) for orth in unique.tolist()], "uint64").reshape(-1, 3)
-    return keys[inverse.reshape(-1)]
-
-
 def _lexicon_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Ints2d], Callable]:
     known, words = model.attrs["known_chars"], model.attrs["words"]
-    dropout = model.attrs["unseen_dropout"] if is_train else 0.0
-    output = []
-    for doc in docs:
-        keys = _token_keys(doc)
-        norms, scripts = keys[:, 0], keys[:, 2]
-        unseen = ~contains(known, norms) if len(known) else numpy.zeros((len(doc),), dtype=bool)
-        if dropout:
-            unseen |= numpy.random.random_sample(len(doc)) < dropout
-        features = numpy.where(unseen, scripts ^ UNSEEN, norms)
-        columns = [features, scripts]
-        if model.attrs["bigrams"]:
-            before = numpy.concatenate([[BOUNDARY], features[:-1]]).astype("uint64")
-            after = numpy.concatenate([features[1:], [BOUNDARY]]).astype("uint64")
-            columns += [before * MIX ^ features, features * MIX ^ after]
-        if model.attrs["dictionary_length"] >= 2:
-            columns += list(match_masks(norms, words, model.attrs["dictionary_length"]))
-        keys_2d = cast(Ints2d, numpy.stack(columns, axis=1).astype("uint64"))
-        output.append(model.ops.asarray2i(keys_2d, dtype="uint64"))
-    return output, lambda d_output: []
+    keys, starts, lasts = _batch_keys(docs)
+    norms, scripts = keys[:, 0], keys[:, 2]
+    unseen = ~contains(known, norms) if len(known) else numpy.zeros(norms.shape, dtype=bool)
+    if is_train and model.attrs["unseen_dropout"]:
+        unseen |= numpy.random.random_sample(len(norms)) < model.attrs["unseen_dropout"]
+    features = numpy.where(unseen, scripts ^ UNSEEN, norms)
+    columns = [features, scripts]
+    if model.attrs["bigrams"]:
+        columns += _bigrams(features, starts, lasts)
+    if model.attrs["dictionary_length"] >= 2:
+        doc_ids = numpy.repeat(numpy.arange(len(docs)), lasts - starts + 1)
+        columns += list(match_masks(norms, words, model.attrs["dictionary_length"], doc_ids))
+    return _split(model, columns, starts), lambda d_output: []
 
 
 def fit_char_features(model: Model, words: Iterable[str], *, min_count: int = 2) -> bool:

@@ -35,23 +35,23 @@ def contains(sorted_keys: numpy.ndarray, keys: numpy.ndarray) -> numpy.ndarray:
     return sorted_keys[at] == keys
 
 
-def match_masks(norms: numpy.ndarray, word_keys: numpy.ndarray, max_length: int) -> Tuple[numpy.ndarray, ...]:
+def match_masks(
+    norms: numpy.ndarray, word_keys: numpy.ndarray, max_length: int, doc_ids: numpy.ndarray
+) -> Tuple[numpy.ndarray, ...]:
     """Per token, bit L-2 set (L = 2 .. max_length) if a dictionary word of L tokens starts there (first array)
-    or ends there (second array)."""
+    or ends there (second array); `doc_ids`: each token's doc in the batch (no word spans two docs)."""
     n = len(norms)
     starts = numpy.zeros((n,), dtype="uint64")
     ends = numpy.zeros((n,), dtype="uint64")
     for length in range(2, min(max_length, n) + 1):
-        found = contains(word_keys, span_keys(norms, length))
+        found = contains(word_keys, span_keys(norms, length)) & (doc_ids[: n - length + 1] == doc_ids[length - 1 :])
         bit = numpy.uint64(1 << (length - 2))
         starts[: len(found)] |= numpy.where(found, bit, numpy.uint64(0))
         ends[length - 1 :] |= numpy.where(found, bit, numpy.uint64(0))
     return starts, ends
 
 
-def learn_lexicon(
-    words: Iterable[str], *, min_count: int, max_length: int
-) -> Tuple[numpy.ndarray, numpy.ndarray]:
+def learn_lexicon(words: Iterable[str], *, min_count: int, max_length: int) -> Tuple[numpy.ndarray, numpy.ndarray]:
     """Sorted norm keys of the characters seen in `words`, and sorted keys of the words of 2 .. max_length
     characters seen at least min_count times."""
     word_counts = Counter(words)

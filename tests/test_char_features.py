@@ -1,0 +1,167 @@
+"""CharEmbed.v2: unseen characters keyed by script, dictionary features of the training words."""
+
+import random
+
+import numpy
+import pytest
+import spacy
+from thinc.api import fix_random_seed
+
+from spacy_crf_lr.cws.corpus import make_example
+from spacy_crf_lr.ml.features import CharEmbedV2, fit_char_features
+from spacy_crf_lr.ml.keys import char_keys
+from spacy_crf_lr.ml.lexicon import learn_lexicon, match_masks
+
+WORDS = ["中国", "人民", "银行", "中华人民", "发展", "的", "很", "快", "。", "今天", "学习", "ＡＢ"]
+
+
+def features_layer(model):
+    return next(node for node in model.walk() if node.name == "lexicon_features")
+
+
+def brute_force_masks(text: str, words, max_length: int):
+    starts, ends = [0] * len(text), [0] * len(text)
+    for i in range(len(text)):
+        for length in range(2, max_length + 1):
+            if text[i : i + length] in words and i + length <= len(text):
+                starts[i] |= 1 << (length - 2)
+                ends[i + length - 1] |= 1 << (length - 2)
+    return starts, ends
+
+
+def test_dictionary_masks_equal_brute_force_substring_search():
+    rng = random.Random(1)
+    words = {w for w in WORDS if 2 <= len(w) <= 4}
+    _, word_keys = learn_lexicon(list(words) * 2 + ["快快"], min_count=2, max_length=4)
+    for _ in range(50):
+        text = "".join(rng.choice(WORDS + ["国", "人", "快快"]) for _ in range(rng.randint(0, 12)))
+        norms = numpy.array([char_keys(c)[0] for c in text], dtype="uint64")
+        got = match_masks(norms, word_keys, 4, numpy.zeros(len(text), dtype="int64"))
+        assert [m.tolist() for m in got] == [list(m) for m in brute_force_masks(text, words, 4)], text
+
+
+def test_dictionary_needs_min_count_and_ignores_longer_words():
+    _, keys = learn_lexicon(["中国", "中国", "人民", "中华人民共和国", "中华人民共和国"], min_count=2, max_length=4)
+    assert len(keys) == 1  # 人民 is seen once, the 7-character word is longer than max_length
+
+
+def test_no_dictionary_word_spans_two_docs_of_a_batch():
+    nlp = spacy.blank("zh")
+    model = CharEmbedV2(width=8, rows=50, bigram_rows=50, dictionary_length=4)
+    fit_char_features(model, ["中国", "中国"])
+    features = features_layer(model)
+    docs = [nlp.make_doc("人中"), nlp.make_doc("国人")]
+    batch = features.predict(docs)
+    assert [b[:, 4:].tolist() for b in batch] == [[[0, 0], [0, 0]], [[0, 0], [0, 0]]]
+    assert features.predict([nlp.make_doc("人中国")])[0][:, 4:].tolist() == [[0, 0], [1, 0], [0, 1]]
+
+
+def test_batch_keys_equal_one_doc_at_a_time():
+    nlp = spacy.blank("zh")
+    model = CharEmbedV2(width=8, rows=50, bigram_rows=50, dictionary_length=4)
+    fit_char_features(model, WORDS * 2)
+    features = features_layer(model)
+    texts = ["中国人民银行的发展很快。", "", "ＡＢ 今天  学习\n中华人民", "快", "未见过的字"]
+    docs = [nlp.make_doc(text) for text in texts]
+    for doc, keys in zip(docs, features.predict(docs)):
+        assert keys.shape == (len(doc), 6)
+        assert (keys == features.predict([doc])[0]).all()
+    assert features.predict([]) == []
+
+
+def test_unseen_characters_are_keyed_by_their_script():
+    nlp = spacy.blank("zh")
+    model = CharEmbedV2(width=8, rows=50, bigram_rows=50)
+    features = features_layer(model)
+    before = features.predict([nlp.make_doc("中国鑫犇x")])[0]
+    fit_char_features(model, WORDS * 2)
+    after = features.predict([nlp.make_doc("中国鑫犇x")])[0]
+    assert (after[:2, 0] == before[:2, 0]).all()  # seen in training: keyed by the character
+    assert after[2, 0] == after[3, 0] != before[2, 0]  # two unseen CJK characters: one key, their script's
+    assert after[4, 0] not in (after[2, 0], before[4, 0])  # an unseen Latin letter: another script's key
+    assert (after[:, 1] == before[:, 1]).all()  # the script column itself does not change
+
+
+def test_full_width_and_ascii_share_keys():
+    nlp = spacy.blank("zh")
+    model = CharEmbedV2(width=8, rows=50, bigram_rows=50, dictionary_length=3)
+    fit_char_features(model, ["ＡＢ", "ＡＢ"])
+    keys = features_layer(model).predict([nlp.make_doc("AB"), nlp.make_doc("ＡＢ")])
+    assert (keys[0] == keys[1]).all() and keys[0][0, 4] == 1
+
+
+def test_unseen_dropout_only_in_training():
+    nlp = spacy.blank("zh")
+    model = CharEmbedV2(width=8, rows=50, bigram_rows=50, unseen_dropout=0.5)
+    fit_char_features(model, WORDS * 2)
+    features = features_layer(model)
+    doc = nlp.make_doc("中国人民银行的发展很快" * 5)
+    fix_random_seed(0)
+    trained, _ = features([doc], is_train=True)
+    predicted = features.predict([doc])[0]
+    assert (predicted == features.predict([doc])[0]).all()
+    changed = (trained[0][:, 0] != predicted[:, 0]).mean()
+    assert 0.3 < changed < 0.7
+
+
+@pytest.mark.parametrize("bad", [{"dictionary_length": 1}, {"dictionary_length": 17}, {"unseen_dropout": 1.0}])
+def test_bad_settings_are_refused_naming_the_value(bad):
+    with pytest.raises(ValueError, match=str(list(bad.values())[0])):
+        CharEmbedV2(width=8, **bad)
+
+
+@pytest.fixture(scope="module")
+def trained_v2():
+    """A crf_segmenter on CharEmbed.v2 features trained for a few steps on the toy words."""
+    nlp = spacy.blank("zh")
+    tok2vec = {
+        "@architectures": "spacy.Tok2Vec.v2",
+        "embed": {
+            "@architectures": "spacy_crf_lr.CharEmbed.v2",
+            "width": 16,
+            "rows": 200,
+            "bigram_rows": 200,
+            "dictionary_length": 4,
+            "unseen_dropout": 0.05,
+        },
+        "encode": {
+            "@architectures": "spacy.MaxoutWindowEncoder.v2",
+            "width": 16,
+            "depth": 1,
+            "window_size": 1,
+            "maxout_pieces": 2,
+        },
+    }
+    nlp.add_pipe("crf_segmenter", config={"model": {"tok2vec": tok2vec}})
+    rng = random.Random(0)
+    examples = [make_example(nlp, [rng.choice(WORDS) for _ in range(rng.randint(3, 10))]) for _ in range(60)]
+    optimizer = nlp.initialize(lambda: examples)
+    for i in range(0, len(examples), 20):
+        nlp.update(examples[i : i + 20], sgd=optimizer)
+    return nlp
+
+
+def test_segmenter_learns_and_saves_the_lexicon(trained_v2, tmp_path):
+    nlp = trained_v2
+    layer = features_layer(nlp.get_pipe("crf_segmenter").model)
+    assert len(layer.attrs["words"]) == len({w for w in WORDS if len(w) > 1})
+    nlp.to_disk(tmp_path / "model")
+    loaded = spacy.load(tmp_path / "model")
+    loaded_layer = features_layer(loaded.get_pipe("crf_segmenter").model)
+    assert (loaded_layer.attrs["words"] == layer.attrs["words"]).all()
+    assert (loaded_layer.attrs["known_chars"] == layer.attrs["known_chars"]).all()
+    text = "中国人民银行的发展很快。鑫"
+    assert [t.text for t in loaded(text)] == [t.text for t in nlp(text)]
+    assert loaded(text).text == text
+
+
+def test_a_long_doc_in_windows_is_segmented_as_a_whole(trained_v2, monkeypatch):
+    import spacy_crf_lr.pipeline.base as base
+    from spacy_crf_lr.pipeline.windows import context_width
+
+    segmenter = trained_v2.get_pipe("crf_segmenter")
+    assert context_width(segmenter.model) == 4  # dictionary words of up to 4 characters, one window-1 CNN layer
+    text = "".join(["中国人民银行的发展很快。", "中华人民今天学习 ", "\n"][i % 3] for i in range(400))
+    whole = [(t.text, t._.crf_prob) for t in segmenter(trained_v2.make_doc(text))]
+    monkeypatch.setattr(base, "WINDOW", 97)
+    assert [(t.text, t._.crf_prob) for t in segmenter(trained_v2.make_doc(text))] == whole
