@@ -80,13 +80,14 @@ def load_jieba(_model: str, n_process: int):
 SYSTEMS = {"ours": load_ours, "pkuseg": load_pkuseg, "jieba": load_jieba}
 
 
-def worker(system: str, model: str, input_path: str, output_path: str, n_process: int):
-    """Load and segment in this process, write the output and print the seconds spent loading
-    (imports included) and segmenting, and the peak RSS, as JSON."""
+def worker(system: str, model: str, input_path: str, output_path: str, n_process: int, repeat: int):
+    """Load and segment in this process (the input `repeat` times over), write the first copy's output and print
+    the seconds spent loading (imports included) and segmenting, and the peak RSS, as JSON."""
     # read without spacy_crf_lr.cws.sighan: importing spaCy belongs to our load time, so nothing
     # imports it before the clock starts
     lines = Path(input_path).read_text(encoding="utf8").split("\n")
     lines = [line.rstrip("\r") for line in (lines[:-1] if lines[-1] == "" else lines)]
+    n_lines, lines = len(lines), lines * repeat
     start = time.perf_counter()
     segment = SYSTEMS[system](model, n_process)
     loaded = time.perf_counter()
@@ -94,7 +95,7 @@ def worker(system: str, model: str, input_path: str, output_path: str, n_process
     done = time.perf_counter()
     from spacy_crf_lr.cws.sighan import write_segmented
 
-    write_segmented(output_path, ([w for w in line if w.strip()] for line in words))
+    write_segmented(output_path, ([w for w in line if w.strip()] for line in words[:n_lines]))
     rss_kb = max(
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     )
@@ -110,7 +111,7 @@ def worker(system: str, model: str, input_path: str, output_path: str, n_process
     )
 
 
-def measure(system, model, n_process, repeats, tmp):
+def measure(system, model, n_process, repeats, tmp, repeat_input):
     from spacy_crf_lr.cws.bakeoff import score_files
 
     runs = []
@@ -127,6 +128,8 @@ def measure(system, model, n_process, repeats, tmp):
             str(out),
             "--n-process",
             str(n_process),
+            "--repeat-input",
+            str(repeat_input),
         ]
         runs.append(
             json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
@@ -155,27 +158,34 @@ def main():
     parser.add_argument("--model-path")
     parser.add_argument("--out")
     parser.add_argument("--n-process", type=int, default=1)
+    parser.add_argument("--repeat-input", type=int, default=1, help="segment the test input this many times over")
+    parser.add_argument("--systems", default="ours,jieba,pkuseg", help="comma-separated systems to run")
     args = parser.parse_args()
     if args.worker:
-        return worker(args.worker, args.model_path, str(PKU / "pku_test.utf8"), args.out, args.n_process)
+        return worker(
+            args.worker, args.model_path, str(PKU / "pku_test.utf8"), args.out, args.n_process, args.repeat_input
+        )
     from spacy_crf_lr.cws.sighan import read_lines
 
     models = args.model or [str(ROOT / "training" / "cnn_crf" / "model-best")]
+    wanted = args.systems.split(",")
     systems = (
-        [("ours", model) for model in models] + [("jieba", None)] + ([("pkuseg", args.pkuseg)] if args.pkuseg else [])
+        [("ours", model) for model in models if "ours" in wanted]
+        + ([("jieba", None)] if "jieba" in wanted else [])
+        + ([("pkuseg", args.pkuseg)] if args.pkuseg and "pkuseg" in wanted else [])
     )
     plugins = "installed" if importlib.util.find_spec("spacy_transformers") else "not installed"
     print(
         f"# {datetime.date.today()} {platform.machine()} ({_cpu()}), python {platform.python_version()}, "
         f"spacy-transformers {plugins}; PKU test input {sum(len(x) for x in read_lines(PKU / 'pku_test.utf8'))} "
-        f"chars; median of {args.repeats}"
+        f"chars x {args.repeat_input}; median of {args.repeats}"
     )
     print("| system | processes | P | R | F | OOV recall | chars/s | load (s) | chars/s with load | peak RSS (MB) |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         for name, model in systems:
             for n_process in (1, 2):
-                r = measure(name, model, n_process, args.repeats, tmp)
+                r = measure(name, model, n_process, args.repeats, tmp, args.repeat_input)
                 label = f"ours ({Path(model).parent.name})" if name == "ours" else name
                 print(
                     f"| {label} | {n_process} | {r['P']:.3f} | {r['R']:.3f} | {r['F']:.3f} | {r['OOV_R']:.3f} "
@@ -184,7 +194,10 @@ def main():
                     flush=True,
                 )
     model_args = " ".join(f"--model {model}" for model in models)
-    print(f"reproduce: python bench/bench_segment.py {model_args} --pkuseg {args.pkuseg} --repeats {args.repeats}")
+    print(
+        f"reproduce: python bench/bench_segment.py {model_args} --pkuseg {args.pkuseg} --repeats {args.repeats} "
+        f"--repeat-input {args.repeat_input} --systems {args.systems}"
+    )
 
 
 def _cpu() -> str:

@@ -37,12 +37,12 @@ def score(gold: Path, lines, words: Path):
         return score_files(gold, pred, words)
 
 
-def ours(model: str, lines, user_words=None):
+def ours(model: str, lines, user_words=None, mode="force"):
     import spacy
 
     from spacy_crf_lr.cws.parallel import words_of
 
-    nlp = spacy.load(model)
+    nlp = spacy.load(model, config={"components": {"crf_segmenter": {"user_words_mode": mode}}})
     if user_words:
         nlp.get_pipe("crf_segmenter").add_words(user_words)
     return words_of(nlp, lines, batch_size=256)
@@ -66,16 +66,22 @@ def accuracy(args) -> None:
     if args.min_length > 1:  # the same filtered list for pkuseg
         user_path = Path(tempfile.mkdtemp()) / f"sxu_words_min{args.min_length}.utf8"
         user_path.write_text("".join(w + "\n" for w in user_words), encoding="utf-8")
-    rows = []
-    runs = [] if args.skip_ours else [("spacy-crf-lr", lambda d: ours(args.model, lines, user_words if d else None))]
+    jobs = []  # (system, with a user dictionary, segment)
+    if not args.skip_ours:
+        jobs.append(("spacy-crf-lr", False, lambda: ours(args.model, lines)))
+        jobs += [
+            (f"spacy-crf-lr ({mode})", True, lambda mode=mode: ours(args.model, lines, user_words, mode))
+            for mode in args.modes.split(",")
+        ]
     if args.pkuseg:
-        runs.append(("spacy-pkuseg", lambda d: pkuseg(args.pkuseg, lines, user_path if d else None)))
-    for name, run in runs:
-        for with_dict in (False, True):
-            start = time.perf_counter()
-            result = score(gold, run(with_dict), words)
-            rows.append((name, with_dict, result, time.perf_counter() - start))
-            print(f"done: {name} user dictionary={with_dict}", file=sys.stderr)
+        jobs.append(("spacy-pkuseg", False, lambda: pkuseg(args.pkuseg, lines)))
+        jobs.append(("spacy-pkuseg", True, lambda: pkuseg(args.pkuseg, lines, user_path)))
+    rows = []
+    for name, with_dict, run in jobs:
+        start = time.perf_counter()
+        result = score(gold, run(), words)
+        rows.append((name, with_dict, result, time.perf_counter() - start))
+        print(f"done: {name} user dictionary={with_dict}", file=sys.stderr)
     print(f"SXU test, scored against sxu_test_gold.utf8 with sxu_training_words.utf8 ({len(user_words)} words)")
     print("| system | user dictionary | P | R | F | OOV recall | IV recall | seconds |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
@@ -89,8 +95,9 @@ def accuracy(args) -> None:
             f"| {name} | {label} | {s.precision:.3f} | {s.recall:.3f} | {s.f:.3f} | {s.oov_recall:.3f} "
             f"| {s.iv_recall:.3f} | {seconds:.0f} |"
         )
-    for name in dict.fromkeys(row[0] for row in rows):
-        before, after = (row[2] for row in rows if row[0] == name)
+    baselines = {row[0].split(" (")[0]: row[2] for row in rows if not row[1]}
+    for name, _, after, _ in (row for row in rows if row[1]):
+        before = baselines[name.split(" (")[0]]
         print(
             f"{name}: F {before.f:.3f} -> {after.f:.3f} ({after.f - before.f:+.3f}), "
             f"OOV recall {before.oov_recall:.3f} -> {after.oov_recall:.3f} ({after.oov_recall - before.oov_recall:+.3f})"
@@ -148,6 +155,7 @@ def main() -> None:
     parser.add_argument("--skip-ours", action="store_true", help="score pkuseg only")
     parser.add_argument("--min-length", type=int, default=1, help="use only dictionary words this long or longer")
     parser.add_argument("--pkuseg", help="a spacy-pkuseg model directory trained on the same PKU data")
+    parser.add_argument("--modes", default="force", help="our user_words_mode(s) to score, comma-separated")
     parser.add_argument("--data", type=Path, default=DATA_DEFAULT, help="folder holding sxu/ (default: %(default)s)")
     parser.add_argument("--speed", type=int, default=0, help="time nlp.pipe with this many user words instead")
     parser.add_argument("--repeats", type=int, default=3)

@@ -165,3 +165,34 @@ def test_a_long_doc_in_windows_is_segmented_as_a_whole(trained_v2, monkeypatch):
     whole = [(t.text, t._.crf_prob) for t in segmenter(trained_v2.make_doc(text))]
     monkeypatch.setattr(base, "WINDOW", 97)
     assert [(t.text, t._.crf_prob) for t in segmenter(trained_v2.make_doc(text))] == whole
+
+
+def test_user_words_mode_features_feeds_the_dictionary_features_only(trained_v2, tmp_path):
+    segmenter = trained_v2.get_pipe("crf_segmenter")
+    layer = features_layer(segmenter.model)
+    before = len(layer.attrs["words"])
+    trained_v2.config["components"]["crf_segmenter"]["user_words_mode"] = "features"
+    segmenter.cfg["user_words_mode"] = "features"
+    try:
+        assert segmenter.add_words(["鑫犇", "学习很快", "一二三四五"]) == 3
+        assert len(layer.attrs["words"]) == before + 2  # five characters: longer than dictionary_length 4
+        doc = trained_v2.make_doc("鑫犇学习很快")
+        assert segmenter.allowed_tags([doc]) is None  # no forced words
+        keys = layer.predict([doc])[0]
+        assert keys[0, 4] == 1 and keys[2, 4] == 1 | 4  # 鑫犇 (new) starts there; 学习 (trained) and 学习很快 (new)
+        trained_v2.to_disk(tmp_path / "model")
+        loaded = spacy.load(tmp_path / "model")
+        loaded_layer = features_layer(loaded.get_pipe("crf_segmenter").model)
+        assert (loaded_layer.attrs["words"] == layer.attrs["words"]).all()
+        assert loaded.get_pipe("crf_segmenter").user_words == ["一二三四五", "学习很快", "鑫犇"]
+    finally:
+        trained_v2.config["components"]["crf_segmenter"]["user_words_mode"] = "force"
+        segmenter.cfg["user_words_mode"] = "force"
+
+
+def test_user_words_mode_features_needs_dictionary_features(tiny_segmenter):
+    with pytest.raises(ValueError, match="user_words_mode 'features' needs a model with dictionary features"):
+        spacy.load(tiny_segmenter, config={"components": {"crf_segmenter": {"user_words_mode": "features"}}})
+    nlp = spacy.blank("zh")
+    with pytest.raises(Exception, match="user_words_mode"):
+        nlp.add_pipe("crf_segmenter", config={"user_words_mode": "soft"})

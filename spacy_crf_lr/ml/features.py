@@ -11,9 +11,18 @@ from thinc.api import HashEmbed, Maxout, Model, add, chain, concatenate, with_ar
 from thinc.types import Floats2d, Ints2d
 
 from .keys import BOUNDARY, CHAR_KEY_CACHE_SIZE, MIX, char_keys, hash_string
-from .lexicon import EMPTY_KEYS, contains, learn_lexicon, match_masks
+from .lexicon import EMPTY_KEYS, contains, learn_lexicon, match_masks, word_key
 
-__all__ = ["CHAR_KEY_CACHE_SIZE", "CharEmbed", "CharEmbedV2", "char_keys", "fit_char_features", "hash_string"]
+__all__ = [
+    "CHAR_KEY_CACHE_SIZE",
+    "CharEmbed",
+    "CharEmbedV2",
+    "add_lexicon_words",
+    "char_keys",
+    "check_lexicon",
+    "fit_char_features",
+    "hash_string",
+]
 UNSEEN = numpy.uint64(hash_string("<unseen>"))
 
 
@@ -116,6 +125,28 @@ def fit_char_features(model: Model, words: Iterable[str], *, min_count: int = 2)
         layer.attrs["known_chars"] = chars
         layer.attrs["words"] = word_keys
     return True
+
+
+def dictionary_layers(model: Model) -> List[Model]:
+    """The lexicon_features layers of model that have dictionary features."""
+    return [node for node in model.walk() if node.name == "lexicon_features" and node.attrs["dictionary_length"] >= 2]
+
+
+def check_lexicon(model: Model, setting: str) -> None:
+    """Raise naming `setting` if model has no dictionary features."""
+    if not dictionary_layers(model):
+        raise ValueError(
+            f"{setting} needs a model with dictionary features (spacy_crf_lr.CharEmbed.v2 with "
+            "dictionary_length ≥ 2); this model has none. Use user_words_mode 'force'."
+        )
+
+
+def add_lexicon_words(model: Model, words: Iterable[str]) -> None:
+    """Add words (of 2 .. dictionary_length characters, no whitespace) to model's dictionary features."""
+    words = [word for word in words if not any(char.isspace() for char in word)]
+    for layer in dictionary_layers(model):
+        keys = [word_key(word) for word in words if 2 <= len(word) <= layer.attrs["dictionary_length"]]
+        layer.attrs["words"] = numpy.union1d(layer.attrs["words"], numpy.array(keys, dtype="uint64"))
 
 
 @registry.architectures("spacy_crf_lr.CharEmbed.v2")

@@ -1,7 +1,20 @@
 """The `crf_segmenter` component: Chinese word segmentation as BMES tagging of characters."""
 
 from pathlib import Path
-from typing import Callable, Collection, Dict, Iterable, Iterator, List, Literal, Optional, Sequence, Tuple, Union
+from typing import (
+    Callable,
+    Collection,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Literal,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+    get_args,
+)
 
 import numpy
 import srsly
@@ -27,7 +40,8 @@ from ..cws.words import (
     word_texts,
     words_doc,
 )
-from .base import AllowedTags, CRFDevice, CRFPipe, Decoder, Part, Predictions
+from ..ml.features import add_lexicon_words, check_lexicon
+from .base import AllowedTags, CRFDevice, CRFPipe, Decoder, Part, Predictions, check_setting
 from .probs import set_probs
 
 # The documented default recipe: the model of configs/cnn_crf.cfg (tests/test_configs.py checks they agree).
@@ -58,6 +72,9 @@ maxout_pieces = 3
 DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
 
 
+UserWordsMode = Literal["force", "features", "both"]
+
+
 @Language.factory(
     "crf_segmenter",
     assigns=["token.text", "token._.crf_prob"],
@@ -68,6 +85,7 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
         "crf_device": "cpu",
         "probabilities": True,
         "user_words": None,
+        "user_words_mode": "force",
         "scorer": {"@scorers": "spacy_crf_lr.segmentation_scorer.v1", "words": None},
     },
     default_score_weights={"token_f": 1.0, "token_p": 0.0, "token_r": 0.0},
@@ -82,12 +100,15 @@ def make_crf_segmenter(
     probabilities: StrictBool,
     scorer: Optional[Callable],
     user_words: Optional[Union[str, Path]] = None,
+    user_words_mode: UserWordsMode = "force",
 ) -> "CRFSegmenter":
     """Word segmenter for character-tokenized docs (spacy.blank("zh"), segmenter "char").
     scheme: BMES (constrained) or null (unconstrained); decoder: crf or softmax;
     crf_device: cpu (decoding and loss on the CPU) or model (on the model's device);
     probabilities: compute token._.crf_prob (the CRF's forward–backward at prediction);
-    user_words: user dictionary file (one word a line) read at initialize, or null."""
+    user_words: user dictionary file (one word a line) read at initialize, or null;
+    user_words_mode: force (each match is one word), features (the words join the model's dictionary
+    features: the model weighs them; needs CharEmbed.v2 with dictionary_length ≥ 2) or both."""
     return CRFSegmenter(
         nlp.vocab,
         model,
@@ -98,6 +119,7 @@ def make_crf_segmenter(
         probabilities=probabilities,
         scorer=scorer,
         user_words=user_words,
+        user_words_mode=user_words_mode,
     )
 
 
@@ -117,7 +139,9 @@ class CRFSegmenter(CRFPipe):
         probabilities=True,
         scorer=None,
         user_words=None,
+        user_words_mode="force",
     ):
+        check_setting("user_words_mode", user_words_mode, get_args(UserWordsMode))
         self.user_words_path = None if user_words is None else str(user_words)
         self.dictionary = self._new_dictionary()
         super().__init__(
@@ -130,6 +154,9 @@ class CRFSegmenter(CRFPipe):
             probabilities=probabilities,
             scorer=scorer,
         )
+        self.cfg["user_words_mode"] = user_words_mode
+        if user_words_mode != "force":
+            check_lexicon(model, "user_words_mode " + repr(user_words_mode))
         # The scorer's training word list, read at initialize and saved with the model (file `words`),
         # so that OOV/IV recall need no file outside the model.
         self.known_words: Optional[frozenset] = None
@@ -170,7 +197,8 @@ class CRFSegmenter(CRFPipe):
         self.known_words = None if words is None else frozenset(words)
 
     def _read_user_words(self, data: bytes) -> None:
-        self.dictionary = self._new_dictionary(srsly.msgpack_loads(data))
+        self.dictionary = self._new_dictionary()
+        self.add_words(srsly.msgpack_loads(data))
 
     # ----- user dictionary -----
 
@@ -179,9 +207,14 @@ class CRFSegmenter(CRFPipe):
         return UserDictionary(words, key=lambda char: self.vocab.strings[char])
 
     def add_words(self, words: Iterable[str]) -> int:
-        """Add words to the user dictionary (each occurrence in the input then comes out as one word);
-        return how many were new. The words are saved with the component."""
-        return self.dictionary.add(words)
+        """Add words to the user dictionary (user_words_mode force: each occurrence in the input then comes
+        out as one word; features: the model's dictionary features see them); return how many were new. The
+        words are saved with the component."""
+        words = list(words)
+        added = self.dictionary.add(words)
+        if self.cfg.get("user_words_mode", "force") != "force":
+            add_lexicon_words(self.model, words)
+        return added
 
     @property
     def user_words(self) -> List[str]:
@@ -190,7 +223,7 @@ class CRFSegmenter(CRFPipe):
 
     def allowed_tags(self, docs: Sequence[Doc]) -> Optional[AllowedTags]:
         """Per doc, the BMES tags that make each user-dictionary match (leftmost-longest) one word."""
-        if not len(self.dictionary):
+        if not len(self.dictionary) or self.cfg.get("user_words_mode", "force") == "features":
             return None
         spans: List[Tuple[int, int]] = []
         offsets, matched = [0], []
