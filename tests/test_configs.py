@@ -45,7 +45,8 @@ def trained_cnn(tmp_path_factory):
     python(
         "-m", "spacy", "train", str(ROOT / "configs" / "cnn_crf.cfg"), "--output", str(root / "out"),
         "--paths.train", str(train), "--paths.dev", str(train), "--training.max_steps", "8",
-        "--training.eval_frequency", "4", "--training.optimizer.learn_rate", "0.003",
+        "--training.eval_frequency", "4", "--training.optimizer.learn_rate.initial_rate", "0.003",
+        "--training.optimizer.learn_rate.warmup_steps", "0",
     )  # fmt: skip
     return root / "out" / "model-best", train
 
@@ -55,7 +56,7 @@ def test_a_trained_model_resumes_training_with_its_own_rates(trained_cnn):
     nlp = spacy.load(model)
     optimizer = nlp.resume_training()
     assert optimizer.learn_rate == pytest.approx(0.003)
-    assert nlp.config["training"]["optimizer"]["crf_lr"] == pytest.approx(0.02)
+    assert nlp.config["training"]["optimizer"]["crf_lr"]["initial_rate"] == pytest.approx(0.02)
 
 
 @pytest.mark.parametrize("config", ["cnn_crf.cfg", "model"])

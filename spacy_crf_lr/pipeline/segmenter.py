@@ -55,12 +55,14 @@ init_transitions = "zeros"
 @architectures = "spacy.Tok2Vec.v2"
 
 [model.tok2vec.embed]
-@architectures = "spacy_crf_lr.CharEmbed.v1"
+@architectures = "spacy_crf_lr.CharEmbed.v2"
 width = 64
 rows = 10000
 bigram_rows = 100000
 bigrams = true
 mix = false
+dictionary_length = 4
+unseen_dropout = 0.02
 
 [model.tok2vec.encode]
 @architectures = "spacy.MaxoutWindowEncoder.v2"
