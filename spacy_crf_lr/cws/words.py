@@ -2,7 +2,7 @@
 and character tokens turned into words (merged in place, or as a new Doc)."""
 
 from bisect import bisect_right
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy
 import regex
@@ -13,8 +13,6 @@ from spacy.training import Example
 from .partial import UNKNOWN_SPANS
 
 BMES = ("B", "M", "E", "S")
-WORD_STARTS = frozenset("BS")  # a word starts at B or S ...
-WORD_ENDS = frozenset("ES")  # ... and after E or S
 MERGES_PER_BLOCK = 256
 # Token annotations that a new Doc of the words would lose: docs carrying any are merged in place.
 TOKEN_ANNOTATIONS = ("TAG", "POS", "MORPH", "LEMMA", "DEP", "ENT_IOB", "SENT_START")
@@ -43,16 +41,24 @@ def cluster_continuations(text: str) -> numpy.ndarray:
     return numpy.array(inside, dtype="int64")
 
 
+def doc_texts(docs: Iterable[Doc]) -> List[str]:
+    """The docs' texts, built from the token arrays with one string lookup per distinct token text
+    (doc.text makes a Token object per token: slow on long docs)."""
+    strings: Dict[Any, str] = {}  # ORTH id -> text (spaCy's stubs type to_array as floats)
+    texts = []
+    for doc in docs:
+        orths, spaces = doc.to_array([ORTH, SPACY]).reshape(-1, 2).T.tolist()
+        strings.update((orth, doc.vocab.strings[orth]) for orth in set(orths).difference(strings))
+        pieces = list(map(strings.__getitem__, orths))
+        if any(spaces):
+            pieces = [piece + " " if space else piece for piece, space in zip(pieces, spaces)]
+        texts.append("".join(pieces))
+    return texts
+
+
 def doc_text(doc: Doc) -> str:
-    """doc.text, built from the token arrays (doc.text makes a Token object per token: slow on long docs)."""
-    if not len(doc):
-        return ""
-    orths, spaces = doc.to_array([ORTH, SPACY]).reshape(-1, 2).T
-    unique, inverse = numpy.unique(orths, return_inverse=True)
-    pieces = numpy.array([doc.vocab.strings[orth] for orth in unique.tolist()], dtype=object)[inverse.reshape(-1)]
-    spaced = spaces.astype(bool)
-    pieces[spaced] = pieces[spaced] + " "
-    return "".join(pieces.tolist())
+    """doc.text, built from the token arrays (see `doc_texts`)."""
+    return doc_texts([doc])[0]
 
 
 def tokens_inside_clusters(doc: Doc, text: Optional[str] = None) -> numpy.ndarray:
@@ -106,25 +112,24 @@ def word_starts(doc: Doc, tags: Union[Sequence[str], numpy.ndarray], text: Optio
         return []
     flags = doc.to_array([IS_SPACE, SPACY]).astype(bool)
     apart = flags[:, 0] | flags[:, 1]  # a space token, or a token followed by a space
-    forced = numpy.zeros((len(doc),), dtype=bool)
-    forced[1:] = flags[1:, 0] | apart[:-1]
     tags = numpy.asarray(tags)
-    starts = numpy.isin(tags, list(WORD_STARTS))
-    starts[1:] |= numpy.isin(tags[:-1], list(WORD_ENDS))
+    starts = (tags == "B") | (tags == "S")  # a word starts at B or S ...
+    starts[1:] |= (tags[:-1] == "E") | (tags[:-1] == "S")  # ... and after E or S
     starts &= ~tokens_inside_clusters(doc, text)
-    starts |= forced
+    starts[1:] |= flags[1:, 0] | apart[:-1]
     starts[0] = True
     return numpy.flatnonzero(starts).tolist()
 
 
-def word_offsets(doc: Doc, starts: Sequence[int]) -> Tuple[numpy.ndarray, numpy.ndarray]:
+def word_offsets(doc: Doc, starts: Sequence[int], text: Optional[str] = None) -> Tuple[numpy.ndarray, numpy.ndarray]:
     """Character offsets (start, end) of each word (`starts`: index of each word's first token);
-    a word's end leaves out its trailing whitespace."""
-    offsets, trailing = doc.to_array([IDX, SPACY]).astype("int64").T
+    a word's end leaves out its trailing whitespace. `text`: doc's text, if known."""
+    offsets, trailing = doc.to_array([IDX, SPACY]).astype("int64").reshape(-1, 2).T
     first = numpy.asarray(starts, dtype="int64")
+    begins = offsets[first]
     last = numpy.append(first[1:], len(doc)) - 1  # each word's last token
-    ends = numpy.append(offsets[first[1:]], text_length(doc)) - trailing[last]
-    return offsets[first], ends
+    ends = numpy.append(begins[1:], text_length(doc) if text is None else len(text)) - trailing[last]
+    return begins, ends
 
 
 def merge_words(doc: Doc, starts: Sequence[int]) -> None:
@@ -156,16 +161,14 @@ def word_texts(doc: Doc, starts: Sequence[int]) -> List[str]:
     if not len(doc):
         return []
     text = doc_text(doc)
-    begins, ends = word_offsets(doc, starts)
+    begins, ends = word_offsets(doc, starts, text)
     return [text[a:b] for a, b in zip(begins.tolist(), ends.tolist())]
 
 
-def words_doc(doc: Doc, starts: Sequence[int], text: Optional[str] = None) -> Doc:
-    """A new Doc whose tokens are the words of `doc` (`starts`: index of each word's first token),
-    with the same text and doc-level data: user_data (extension values, which are keyed by
-    character offset), cats, user hooks and the context of nlp.pipe(as_tuples=True). `text`: doc's text, if known."""
-    text = doc_text(doc) if text is None else text
-    begins, ends = word_offsets(doc, starts)
+def words_doc(doc: Doc, text: str, begins: numpy.ndarray, ends: numpy.ndarray) -> Doc:
+    """A new Doc whose tokens are the words of `doc` (whose text is `text`; `begins`, `ends`: the words'
+    offsets, see `word_offsets`), with the same text and doc-level data: user_data (extension values, which
+    are keyed by character offset), cats, user hooks and the context of nlp.pipe(as_tuples=True)."""
     words = [text[a:b] for a, b in zip(begins.tolist(), ends.tolist())]
     spaces = (numpy.append(begins[1:], len(text)) > ends).tolist()
     new = Doc(doc.vocab, words=words, spaces=spaces, user_data=dict(doc.user_data))

@@ -19,7 +19,7 @@ from ..cws.spans import clear_spans, restore_spans, save_spans
 from ..cws.words import (
     BMES,
     char_tags,
-    doc_text,
+    doc_texts,
     is_plain,
     merge_words,
     word_offsets,
@@ -243,7 +243,7 @@ class CRFSegmenter(CRFPipe):
     def set_annotations(self, docs: Iterable[Doc], predictions: Predictions) -> None:
         """Merge each doc's characters into words in place (spaCy's retokenizer)."""
         docs = list(docs)
-        texts = [doc_text(doc) for doc in docs]
+        texts = doc_texts(docs)
         for doc, text, (starts, probs) in zip(docs, texts, self.word_starts_and_probs(docs, predictions, texts)):
             self._segment_one(doc, text, starts, probs, in_place=True)
 
@@ -251,7 +251,7 @@ class CRFSegmenter(CRFPipe):
         """The docs segmented into words: a new Doc of the words for a plain doc (much faster than
         the retokenizer, above all on GPU), the doc merged in place if it carries token annotations.
         Entities and span groups stay on their characters (a span with an edge inside a word is refused)."""
-        texts = [doc_text(doc) for doc in docs]
+        texts = doc_texts(docs)
         return [
             self._segment_one(doc, text, starts, probs, in_place=False)
             for doc, text, (starts, probs) in zip(docs, texts, self.word_starts_and_probs(docs, predictions, texts))
@@ -260,14 +260,15 @@ class CRFSegmenter(CRFPipe):
     def _segment_one(self, doc: Doc, text: str, starts: List[int], probs: Optional[list], in_place: bool) -> Doc:
         """doc (whose text is `text`) made words, in place or as a new Doc when allowed; spans and
         probabilities kept."""
-        saved = save_spans(doc, *word_offsets(doc, starts)) if len(doc) else None
-        if not in_place and len(doc) and is_plain(doc, spans=False):
-            doc = words_doc(doc, starts, text)
+        offsets = word_offsets(doc, starts, text) if len(doc) else None
+        saved = None if offsets is None else save_spans(doc, *offsets)
+        if not in_place and offsets is not None and is_plain(doc, spans=False):
+            doc = words_doc(doc, text, *offsets)
         else:
             clear_spans(doc)
             merge_words(doc, starts)
         restore_spans(doc, saved)
-        set_probs(doc, self.name, probs)
+        set_probs(doc, self.name, probs, offsets)  # the words' offsets are the new tokens'
         return doc
 
     def __call__(self, doc: Doc) -> Optional[Doc]:
