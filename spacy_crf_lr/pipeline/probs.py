@@ -7,7 +7,7 @@ components never overwrite each other. `COMPONENTS_KEY` lists the components tha
 """
 
 from itertools import repeat
-from typing import Any, Dict, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy
 from spacy.attrs import IDX, SPACY
@@ -19,17 +19,17 @@ PROB_KEY = "spacy_crf_lr.prob"
 COMPONENTS_KEY = "spacy_crf_lr.prob_components"
 
 
-def token_offsets(doc: Doc) -> Tuple[numpy.ndarray, numpy.ndarray]:
+def token_offsets(doc: Doc) -> Tuple[List[int], List[int]]:
     """Character offsets (start, end) of each token, trailing whitespace left out."""
     starts, trailing = doc.to_array([IDX, SPACY]).astype("int64").reshape(-1, 2).T
-    return starts, numpy.append(starts[1:], text_length(doc)) - trailing
+    return starts.tolist(), (numpy.append(starts[1:], text_length(doc)) - trailing).tolist()
 
 
 def set_probs(
     doc: Doc,
     component: str,
     probs: Optional[Union[Sequence[float], numpy.ndarray]],
-    offsets: Optional[Tuple[numpy.ndarray, numpy.ndarray]] = None,
+    offsets: Optional[Tuple[Sequence[int], Sequence[int]]] = None,
 ) -> None:
     """Record component's probability of each token's label (None: not computed) and make it the last writer;
     `offsets`: the tokens' (start, end) character offsets as in `token_offsets`, if known."""
@@ -40,7 +40,7 @@ def set_probs(
     if probs is None or not len(doc):
         return
     starts, ends = token_offsets(doc) if offsets is None else offsets
-    keys = zip(repeat(PROB_KEY), repeat(component), starts.tolist(), ends.tolist())
+    keys = zip(repeat(PROB_KEY), repeat(component), starts, ends)
     user_data: Dict[Any, Any] = doc.user_data  # keyed by tuples, like spaCy's own extension values
     user_data.update(zip(keys, numpy.asarray(probs).tolist()))
 
