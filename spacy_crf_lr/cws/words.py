@@ -65,10 +65,10 @@ def _texts(docs: Sequence[Doc], tokens: numpy.ndarray, sizes: Sequence[int]) -> 
     spaced = tokens[:, 1].astype(bool)
     pieces = numpy.array(strings, dtype=object)[inverse]
     pieces[spaced] += " "
-    texts = pieces.tolist()
+    token_texts = pieces.tolist()
     bounds = numpy.cumsum([0, *sizes]).tolist()
     lengths = numpy.array([len(string) for string in strings], dtype="int64")[inverse] + spaced
-    return ["".join(texts[a:b]) for a, b in zip(bounds, bounds[1:])], lengths
+    return ["".join(token_texts[a:b]) for a, b in zip(bounds, bounds[1:])], lengths
 
 
 def doc_text(doc: Doc) -> str:
@@ -137,7 +137,7 @@ def doc_words(docs: Sequence[Doc], tags: Sequence[Union[Sequence[str], numpy.nda
     starts = (tag == "B") | (tag == "S")  # a word starts at B or S ...
     starts[1:] |= (tag[:-1] == "E") | (tag[:-1] == "S")  # ... and after E or S
     for doc, text, first in zip(docs, texts, firsts.tolist()):
-        if _NOT_OTHER.search(text):
+        if _NOT_OTHER.search(text):  # else no cluster holds two characters
             starts[first : first + len(doc)] &= ~tokens_inside_clusters(doc, text)
     apart = is_space | trailing  # a space token, or a token followed by a space
     starts[1:] |= is_space[1:] | apart[:-1]
