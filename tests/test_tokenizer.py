@@ -44,3 +44,14 @@ def test_linear_time():
     seconds(1000)
     small, large = min(seconds(50_000) for _ in range(2)), min(seconds(500_000) for _ in range(2))
     assert large / small < 10 * 2.0, (small, large)
+
+
+def test_texts_first_seen_in_a_memory_zone_tokenize_after_it():
+    """The tokenizer keeps the ORTH id of each token text it saw; a memory zone removes the strings seen in it."""
+    nlp = spacy.blank("zh")
+    nlp.tokenizer = CharTokenizer(nlp.vocab)
+    with nlp.memory_zone():
+        assert tokens(nlp.make_doc("ꀀꀁ 中")) == [("ꀀ", ""), ("ꀁ", " "), ("中", "")]
+    assert "ꀀ" not in nlp.vocab.strings
+    doc = nlp.make_doc("中ꀀ ꀁ")
+    assert tokens(doc) == [("中", ""), ("ꀀ", " "), ("ꀁ", "")] and [t.orth_ for t in doc] == ["中", "ꀀ", "ꀁ"]

@@ -2,14 +2,16 @@
 in linear time (spaCy's aligns each character by slicing the rest of the text: quadratic in a doc's length)."""
 
 import re
-from typing import Callable, List
+from typing import Callable, Dict, List
 
+from spacy.attrs import ORTH
 from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.util import DummyTokenizer, registry
 from spacy.vocab import Vocab
 
 _WHITESPACE = re.compile(r"\s+")
+ORTH_CACHE_SIZE = 1 << 16  # token texts whose ORTH id a tokenizer keeps (emptied when full)
 
 
 class CharTokenizer(DummyTokenizer):
@@ -18,6 +20,7 @@ class CharTokenizer(DummyTokenizer):
 
     def __init__(self, vocab: Vocab):
         self.vocab = vocab
+        self._orths: Dict[str, int] = {}  # token text -> ORTH id, learned from the Docs made
 
     def __call__(self, text: str) -> Doc:
         words: List[str] = []
@@ -37,7 +40,19 @@ class CharTokenizer(DummyTokenizer):
             position = end
         words.extend(text[position:])
         spaces.extend([False] * (len(text) - position))
-        return Doc(self.vocab, words=words, spaces=spaces)
+        return self._doc(words, spaces)
+
+    def _doc(self, words: List[str], spaces: List[bool]) -> Doc:
+        """Doc(vocab, words, spaces), from the words' ORTH ids when all are known: Doc then finds their
+        lexemes without hashing the texts (Doc takes ids too, though spaCy's stub says str)."""
+        try:
+            return Doc(self.vocab, words=[self._orths[word] for word in words], spaces=spaces)  # type: ignore[misc]
+        except KeyError:  # a new text, or one whose string a memory zone removed from the vocab
+            doc = Doc(self.vocab, words=words, spaces=spaces)
+            if len(self._orths) > ORTH_CACHE_SIZE:
+                self._orths.clear()
+            self._orths.update(zip(words, doc.to_array(ORTH).tolist()))
+            return doc
 
 
 @registry.tokenizers("spacy_crf_lr.CharTokenizer.v1")

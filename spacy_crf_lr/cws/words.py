@@ -2,7 +2,7 @@
 and character tokens turned into words (merged in place, or as a new Doc)."""
 
 from bisect import bisect_right
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy
 import regex
@@ -13,8 +13,6 @@ from spacy.training import Example
 from .partial import UNKNOWN_SPANS
 
 BMES = ("B", "M", "E", "S")
-WORD_STARTS = frozenset("BS")  # a word starts at B or S ...
-WORD_ENDS = frozenset("ES")  # ... and after E or S
 MERGES_PER_BLOCK = 256
 # Token annotations that a new Doc of the words would lose: docs carrying any are merged in place.
 TOKEN_ANNOTATIONS = ("TAG", "POS", "MORPH", "LEMMA", "DEP", "ENT_IOB", "SENT_START")
@@ -43,16 +41,39 @@ def cluster_continuations(text: str) -> numpy.ndarray:
     return numpy.array(inside, dtype="int64")
 
 
+class Words(NamedTuple):
+    """A doc's text and its words: each word's first token, first character and end character
+    (trailing whitespace left out), and its ORTH id if it is one token (else 0)."""
+
+    text: str
+    starts: List[int]
+    begins: List[int]
+    ends: List[int]
+    orths: List[int]
+
+    def word_texts(self) -> List[str]:
+        """Text of each word."""
+        return [self.text[begin:end] for begin, end in zip(self.begins, self.ends)]
+
+
+def _texts(docs: Sequence[Doc], tokens: numpy.ndarray, sizes: Sequence[int]) -> Tuple[List[str], numpy.ndarray]:
+    """The texts of docs (of one vocab) from `tokens`, the ORTH and SPACY of their tokens end to end (`sizes`
+    tokens each), with one string lookup per distinct token text (doc.text makes a Token object per token);
+    and each token's length, trailing whitespace included."""
+    unique, inverse = numpy.unique(tokens[:, 0], return_inverse=True)
+    strings = [docs[0].vocab.strings[orth] for orth in unique.tolist()]
+    spaced = tokens[:, 1].astype(bool)
+    pieces = numpy.array(strings, dtype=object)[inverse]
+    pieces[spaced] += " "
+    token_texts = pieces.tolist()
+    bounds = numpy.cumsum([0, *sizes]).tolist()
+    lengths = numpy.array([len(string) for string in strings], dtype="int64")[inverse] + spaced
+    return ["".join(token_texts[a:b]) for a, b in zip(bounds, bounds[1:])], lengths
+
+
 def doc_text(doc: Doc) -> str:
-    """doc.text, built from the token arrays (doc.text makes a Token object per token: slow on long docs)."""
-    if not len(doc):
-        return ""
-    orths, spaces = doc.to_array([ORTH, SPACY]).reshape(-1, 2).T
-    unique, inverse = numpy.unique(orths, return_inverse=True)
-    pieces = numpy.array([doc.vocab.strings[orth] for orth in unique.tolist()], dtype=object)[inverse.reshape(-1)]
-    spaced = spaces.astype(bool)
-    pieces[spaced] = pieces[spaced] + " "
-    return "".join(pieces.tolist())
+    """doc.text, built from the token arrays (see `_texts`)."""
+    return _texts([doc], doc.to_array([ORTH, SPACY]).reshape(-1, 2), [len(doc)])[0][0]
 
 
 def tokens_inside_clusters(doc: Doc, text: Optional[str] = None) -> numpy.ndarray:
@@ -97,34 +118,49 @@ def _join_clusters(doc: Doc, tags: List[Optional[str]]) -> List[Optional[str]]:
     return tags
 
 
-def word_starts(doc: Doc, tags: Union[Sequence[str], numpy.ndarray], text: Optional[str] = None) -> List[int]:
-    """Indices of the tokens that start a word. Whitespace never joins a word: a space token stands
-    alone, and no word runs past a token's trailing space. Otherwise no word starts inside an
-    extended grapheme cluster (UAX #29): a combining mark or emoji modifier stays with its base.
-    `text`: doc's text, if known."""
-    if not len(doc):
+def doc_words(docs: Sequence[Doc], tags: Sequence[Union[Sequence[str], numpy.ndarray]]) -> List[Words]:
+    """Each doc's text and words, from the BMES tag of each of its tokens (`tags`, per doc). Whitespace
+    never joins a word: a space token stands alone, and no word runs past a token's trailing space.
+    Otherwise no word starts inside an extended grapheme cluster (UAX #29): a combining mark or emoji
+    modifier stays with its base. The numpy calls take the docs' tokens end to end (docs are often short)."""
+    if not docs:
         return []
-    flags = doc.to_array([IS_SPACE, SPACY]).astype(bool)
-    apart = flags[:, 0] | flags[:, 1]  # a space token, or a token followed by a space
-    forced = numpy.zeros((len(doc),), dtype=bool)
-    forced[1:] = flags[1:, 0] | apart[:-1]
-    tags = numpy.asarray(tags)
-    starts = numpy.isin(tags, list(WORD_STARTS))
-    starts[1:] |= numpy.isin(tags[:-1], list(WORD_ENDS))
-    starts &= ~tokens_inside_clusters(doc, text)
-    starts |= forced
-    starts[0] = True
-    return numpy.flatnonzero(starts).tolist()
+    if any(doc.vocab is not docs[0].vocab for doc in docs):  # docs of several vocabs: one at a time
+        return [words for doc, doc_tags in zip(docs, tags) for words in doc_words([doc], [doc_tags])]
+    arrays = [doc.to_array([ORTH, SPACY, IS_SPACE]).reshape(-1, 3) for doc in docs]
+    sizes = [len(array) for array in arrays]
+    tokens = numpy.concatenate(arrays)
+    texts, lengths = _texts(docs, tokens, sizes)
+    trailing, is_space = tokens[:, 1].astype(bool), tokens[:, 2].astype(bool)
+    firsts = numpy.cumsum([0, *sizes])  # each doc's first token in the batch, then the batch's length
+    tag = numpy.concatenate([numpy.asarray(doc_tags) for doc_tags in tags])
+    starts = (tag == "B") | (tag == "S")  # a word starts at B or S ...
+    starts[1:] |= (tag[:-1] == "E") | (tag[:-1] == "S")  # ... and after E or S
+    for doc, text, first in zip(docs, texts, firsts.tolist()):
+        if _NOT_OTHER.search(text):  # else no cluster holds two characters
+            starts[first : first + len(doc)] &= ~tokens_inside_clusters(doc, text)
+    apart = is_space | trailing  # a space token, or a token followed by a space
+    starts[1:] |= is_space[1:] | apart[:-1]
+    starts[firsts[firsts < len(starts)]] = True  # each doc's first token
+    first = numpy.flatnonzero(starts)  # each word's first token ...
+    last = numpy.append(first, len(starts))[1:] - 1  # ... and last token
+    token_ends = numpy.cumsum(lengths)  # each token's end, trailing whitespace included, in the texts end to end
+    word_firsts = numpy.searchsorted(first, firsts)  # each doc's first word, then the batch's number of words
+    doc_of_word = numpy.repeat(numpy.arange(len(docs)), numpy.diff(word_firsts))
+    shift = numpy.cumsum([0, *map(len, texts)])[doc_of_word]  # the first character of each word's doc
+    starts_in_doc = (first - firsts[doc_of_word]).tolist()
+    begins = (token_ends[first] - lengths[first] - shift).tolist()
+    ends = (token_ends[last] - trailing[last] - shift).tolist()
+    orths = numpy.where(first == last, tokens[first, 0], 0).tolist()
+    return [
+        Words(text, starts_in_doc[a:b], begins[a:b], ends[a:b], orths[a:b])
+        for text, a, b in zip(texts, word_firsts.tolist(), word_firsts[1:].tolist())
+    ]
 
 
-def word_offsets(doc: Doc, starts: Sequence[int]) -> Tuple[numpy.ndarray, numpy.ndarray]:
-    """Character offsets (start, end) of each word (`starts`: index of each word's first token);
-    a word's end leaves out its trailing whitespace."""
-    offsets, trailing = doc.to_array([IDX, SPACY]).astype("int64").T
-    first = numpy.asarray(starts, dtype="int64")
-    last = numpy.append(first[1:], len(doc)) - 1  # each word's last token
-    ends = numpy.append(offsets[first[1:]], text_length(doc)) - trailing[last]
-    return offsets[first], ends
+def word_starts(doc: Doc, tags: Union[Sequence[str], numpy.ndarray]) -> List[int]:
+    """Indices of the tokens that start a word (see `doc_words`)."""
+    return doc_words([doc], [tags])[0].starts
 
 
 def merge_words(doc: Doc, starts: Sequence[int]) -> None:
@@ -151,24 +187,14 @@ def text_length(doc: Doc) -> int:
     return doc[-1].idx + len(doc[-1].text_with_ws) if len(doc) else 0
 
 
-def word_texts(doc: Doc, starts: Sequence[int]) -> List[str]:
-    """Text of each word (`starts`: index of each word's first token)."""
-    if not len(doc):
-        return []
-    text = doc_text(doc)
-    begins, ends = word_offsets(doc, starts)
-    return [text[a:b] for a, b in zip(begins.tolist(), ends.tolist())]
-
-
-def words_doc(doc: Doc, starts: Sequence[int], text: Optional[str] = None) -> Doc:
-    """A new Doc whose tokens are the words of `doc` (`starts`: index of each word's first token),
-    with the same text and doc-level data: user_data (extension values, which are keyed by
-    character offset), cats, user hooks and the context of nlp.pipe(as_tuples=True). `text`: doc's text, if known."""
-    text = doc_text(doc) if text is None else text
-    begins, ends = word_offsets(doc, starts)
-    words = [text[a:b] for a, b in zip(begins.tolist(), ends.tolist())]
-    spaces = (numpy.append(begins[1:], len(text)) > ends).tolist()
-    new = Doc(doc.vocab, words=words, spaces=spaces, user_data=dict(doc.user_data))
+def words_doc(doc: Doc, words: Words) -> Doc:
+    """A new Doc whose tokens are the `words` of `doc`, with the same text and doc-level data: user_data
+    (extension values, which are keyed by character offset), cats, user hooks and the context of
+    nlp.pipe(as_tuples=True)."""
+    spaces = [end < begin for begin, end in zip([*words.begins[1:], len(words.text)], words.ends)]
+    # a one-token word as its ORTH id, which Doc takes too (not in spaCy's stub): no hashing of its text
+    texts = [orth or words.text[begin:end] for orth, begin, end in zip(words.orths, words.begins, words.ends)]
+    new = Doc(doc.vocab, words=texts, spaces=spaces, user_data=dict(doc.user_data))  # type: ignore[arg-type]
     new.cats = dict(doc.cats)
     new.user_hooks.update(doc.user_hooks)
     new.user_token_hooks.update(doc.user_token_hooks)

@@ -6,7 +6,8 @@ later component merges or splits tokens (a token over other characters has none)
 components never overwrite each other. `COMPONENTS_KEY` lists the components that wrote, last one last.
 """
 
-from typing import Any, Dict, Optional, Sequence, Union
+from itertools import repeat
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy
 from spacy.attrs import IDX, SPACY
@@ -18,26 +19,30 @@ PROB_KEY = "spacy_crf_lr.prob"
 COMPONENTS_KEY = "spacy_crf_lr.prob_components"
 
 
-def token_offsets(doc: Doc) -> numpy.ndarray:
-    """(start, end) character offsets of each token, trailing whitespace left out: n_tokens × 2."""
+def token_offsets(doc: Doc) -> Tuple[List[int], List[int]]:
+    """Character offsets (start, end) of each token, trailing whitespace left out."""
     starts, trailing = doc.to_array([IDX, SPACY]).astype("int64").reshape(-1, 2).T
-    ends = numpy.append(starts[1:], text_length(doc)) - trailing
-    return numpy.stack([starts, ends], axis=1)
+    return starts.tolist(), (numpy.append(starts[1:], text_length(doc)) - trailing).tolist()
 
 
-def set_probs(doc: Doc, component: str, probs: Optional[Union[Sequence[float], numpy.ndarray]]) -> None:
-    """Record component's probability of each token's label (None: not computed) and make it the last writer."""
+def set_probs(
+    doc: Doc,
+    component: str,
+    probs: Optional[Union[Sequence[float], numpy.ndarray]],
+    offsets: Optional[Tuple[Sequence[int], Sequence[int]]] = None,
+) -> None:
+    """Record component's probability of each token's label (None: not computed) and make it the last writer;
+    `offsets`: the tokens' (start, end) character offsets as in `token_offsets`, if known."""
     names = [name for name in doc.user_data.get(COMPONENTS_KEY, ()) if name != component]
     doc.user_data[COMPONENTS_KEY] = (*names, component)
     for key in [key for key in doc.user_data if isinstance(key, tuple) and key[:2] == (PROB_KEY, component)]:
         del doc.user_data[key]
     if probs is None or not len(doc):
         return
-    offsets = token_offsets(doc).tolist()
+    starts, ends = token_offsets(doc) if offsets is None else offsets
+    keys = zip(repeat(PROB_KEY), repeat(component), starts, ends)
     user_data: Dict[Any, Any] = doc.user_data  # keyed by tuples, like spaCy's own extension values
-    user_data.update(
-        {(PROB_KEY, component, start, end): prob for (start, end), prob in zip(offsets, numpy.asarray(probs).tolist())}
-    )
+    user_data.update(zip(keys, numpy.asarray(probs).tolist()))
 
 
 def crf_prob(token: Token, component: Optional[str] = None) -> Optional[float]:

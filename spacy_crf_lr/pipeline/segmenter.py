@@ -31,13 +31,11 @@ from ..cws.sighan import read_word_list
 from ..cws.spans import clear_spans, restore_spans, save_spans
 from ..cws.words import (
     BMES,
+    Words,
     char_tags,
-    doc_text,
+    doc_words,
     is_plain,
     merge_words,
-    word_offsets,
-    word_starts,
-    word_texts,
     words_doc,
 )
 from ..ml.features import add_lexicon_words, check_lexicon
@@ -260,49 +258,43 @@ class CRFSegmenter(CRFPipe):
         """The k best segmentations of a character-tokenized doc (nlp.make_doc(text)), best first, as
         (words, log-probability); k = 1 gives the words of the normal output (with the user dictionary)."""
         labels = numpy.array(self.labels)
-        return [(word_texts(doc, word_starts(doc, labels[ids])), log_prob) for ids, log_prob in self.nbest_ids(doc, k)]
+        return [(doc_words([doc], [labels[ids]])[0].word_texts(), log_prob) for ids, log_prob in self.nbest_ids(doc, k)]
 
-    def word_starts_and_probs(
-        self, docs: Sequence[Doc], predictions: Predictions, texts: Sequence[str]
-    ) -> Iterator[Tuple[List[int], Optional[list]]]:
-        """Per doc (whose text is in `texts`): the index of each word's first character token, and each
-        word's probability (None when the probabilities were not computed)."""
+    def words_and_probs(self, docs: Sequence[Doc], predictions: Predictions) -> Iterator[Tuple[Words, Optional[list]]]:
+        """Per doc: its text and words, and each word's probability (None when the probabilities were not computed)."""
         labels = numpy.array(self.labels)
-        for doc, text, tag_ids, probs in zip(docs, texts, *predictions):
-            starts = word_starts(doc, labels[tag_ids], text)
+        tag_ids, probs = predictions
+        for words, doc_probs in zip(doc_words(docs, [labels[ids] for ids in tag_ids]), probs):
             word_probs = None
-            if probs is not None:
-                word_probs = numpy.minimum.reduceat(probs, starts).tolist() if starts else []
-            yield starts, word_probs
+            if doc_probs is not None:
+                word_probs = numpy.minimum.reduceat(doc_probs, words.starts).tolist() if words.starts else []
+            yield words, word_probs
 
     def set_annotations(self, docs: Iterable[Doc], predictions: Predictions) -> None:
         """Merge each doc's characters into words in place (spaCy's retokenizer)."""
         docs = list(docs)
-        texts = [doc_text(doc) for doc in docs]
-        for doc, text, (starts, probs) in zip(docs, texts, self.word_starts_and_probs(docs, predictions, texts)):
-            self._segment_one(doc, text, starts, probs, in_place=True)
+        for doc, (words, probs) in zip(docs, self.words_and_probs(docs, predictions)):
+            self._segment_one(doc, words, probs, in_place=True)
 
     def segment(self, docs: Sequence[Doc], predictions: Predictions) -> List[Doc]:
         """The docs segmented into words: a new Doc of the words for a plain doc (much faster than
         the retokenizer, above all on GPU), the doc merged in place if it carries token annotations.
         Entities and span groups stay on their characters (a span with an edge inside a word is refused)."""
-        texts = [doc_text(doc) for doc in docs]
         return [
-            self._segment_one(doc, text, starts, probs, in_place=False)
-            for doc, text, (starts, probs) in zip(docs, texts, self.word_starts_and_probs(docs, predictions, texts))
+            self._segment_one(doc, words, probs, in_place=False)
+            for doc, (words, probs) in zip(docs, self.words_and_probs(docs, predictions))
         ]
 
-    def _segment_one(self, doc: Doc, text: str, starts: List[int], probs: Optional[list], in_place: bool) -> Doc:
-        """doc (whose text is `text`) made words, in place or as a new Doc when allowed; spans and
-        probabilities kept."""
-        saved = save_spans(doc, *word_offsets(doc, starts)) if len(doc) else None
+    def _segment_one(self, doc: Doc, words: Words, probs: Optional[list], in_place: bool) -> Doc:
+        """doc made `words`, in place or as a new Doc when allowed; spans and probabilities kept."""
+        saved = save_spans(doc, words.begins, words.ends) if len(doc) else None
         if not in_place and len(doc) and is_plain(doc, spans=False):
-            doc = words_doc(doc, starts, text)
+            doc = words_doc(doc, words)
         else:
             clear_spans(doc)
-            merge_words(doc, starts)
+            merge_words(doc, words.starts)
         restore_spans(doc, saved)
-        set_probs(doc, self.name, probs)
+        set_probs(doc, self.name, probs, (words.begins, words.ends))  # the words are now the doc's tokens
         return doc
 
     def __call__(self, doc: Doc) -> Optional[Doc]:
