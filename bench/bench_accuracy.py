@@ -78,23 +78,20 @@ def main() -> None:
     print(f"# {datetime.date.today()}: P / R / F / OOV recall, bakeoff scorer")
     print("| system | trained on | test | P | R | F | OOV recall |")
     print("|---|---|---|---:|---:|---:|---:|")
+    runs = [
+        (name, trained, load, model)
+        for name, load, *models in systems
+        for trained, model in zip(("PKU", "SXU"), models)
+    ]
+    if not args.no_jieba:
+        runs.append(("jieba", "(its dictionary)", jieba_cut, ""))
     with tempfile.TemporaryDirectory() as tmp:
-        for name, load, on_pku, on_sxu in systems:
-            for trained, model in (("PKU", on_pku), ("SXU", on_sxu)):
-                segment = load(model)
-                for test in ("PKU", "SXU"):
-                    s = score(segment, test, tmp)
-                    print(
-                        f"| {name} | {trained} | {test} | {s.precision:.3f} | {s.recall:.3f} | {s.f:.3f} "
-                        f"| {s.oov_recall:.3f} |",
-                        flush=True,
-                    )
-        if not args.no_jieba:
-            segment = jieba_cut("")
+        for name, trained, load, model in runs:
+            segment = load(model)
             for test in ("PKU", "SXU"):
                 s = score(segment, test, tmp)
                 print(
-                    f"| jieba | (its dictionary) | {test} | {s.precision:.3f} | {s.recall:.3f} | {s.f:.3f} "
+                    f"| {name} | {trained} | {test} | {s.precision:.3f} | {s.recall:.3f} | {s.f:.3f} "
                     f"| {s.oov_recall:.3f} |",
                     flush=True,
                 )
