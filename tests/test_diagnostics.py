@@ -73,6 +73,8 @@ TINY = [
     "0.1",
 ]
 LOGGER = ["--training.logger.@loggers", "spacy_crf_lr.CRFDiagnosticsLogger.v1"]
+# constant rates in place of cnn_crf.cfg's decaying schedules (warmup: rate 0 at step 0), to check the records
+CONSTANT_RATES = ["--training.optimizer.learn_rate", "0.002", "--training.optimizer.crf_lr", "0.02"]
 
 
 def bmes_matrix(impossible: float, possible: float, labels=BMES) -> numpy.ndarray:
@@ -161,6 +163,7 @@ def unconstrained_run(tmp_path_factory):
         str(corpus),
         "--vars.scheme",
         "null",
+        *CONSTANT_RATES,
         *LOGGER,
         *TINY,
     )
@@ -228,6 +231,7 @@ def test_logger_with_constrained_training_an_explicit_path_and_no_output_dir(tmp
         str(corpus),
         "--paths.dev",
         str(corpus),
+        *CONSTANT_RATES,
         *LOGGER,
         *TINY,
         "--training.max_steps",
