@@ -11,7 +11,7 @@ from thinc.api import HashEmbed, Maxout, Model, add, chain, concatenate, with_ar
 from thinc.types import Floats2d, Ints2d
 
 from .keys import BOUNDARY, CHAR_KEY_CACHE_SIZE, MIX, char_keys, hash_string
-from .lexicon import EMPTY_KEYS, contains, learn_lexicon, match_masks, word_key
+from .lexicon import EMPTY_KEYS, contains, dictionary_keys, learn_lexicon, match_masks
 
 __all__ = [
     "CHAR_KEY_CACHE_SIZE",
@@ -63,7 +63,7 @@ def _split(model: Model, columns: List[numpy.ndarray], starts: numpy.ndarray) ->
     """The batch's key columns as one (n_tokens, n_columns) array per doc."""
     if not len(starts):
         return []
-    keys_2d = numpy.stack(columns, axis=1).astype("uint64") if len(columns[0]) else numpy.zeros((0, len(columns)))
+    keys_2d = numpy.stack(columns, axis=1).astype("uint64")
     return [model.ops.asarray2i(cast(Ints2d, part), dtype="uint64") for part in numpy.split(keys_2d, starts[1:])]
 
 
@@ -113,23 +113,25 @@ def _lexicon_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Lis
     return _split(model, columns, starts), lambda d_output: []
 
 
-def fit_char_features(model: Model, words: Iterable[str], *, min_count: int = 2) -> bool:
-    """Tell each lexicon_features layer in model the characters and words of the training data (`words`: the
-    reference tokens' texts; dictionary words need min_count occurrences). Returns False if model has none."""
-    layers = [node for node in model.walk() if node.name == "lexicon_features"]
-    if not layers:
-        return False
-    word_list = list(words)
-    for layer in layers:
-        chars, word_keys = learn_lexicon(word_list, min_count=min_count, max_length=layer.attrs["dictionary_length"])
-        layer.attrs["known_chars"] = chars
-        layer.attrs["words"] = word_keys
-    return True
+def lexicon_layers(model: Model) -> List[Model]:
+    """The lexicon_features layers of model."""
+    return [node for node in model.walk() if node.name == "lexicon_features"]
 
 
 def dictionary_layers(model: Model) -> List[Model]:
     """The lexicon_features layers of model that have dictionary features."""
-    return [node for node in model.walk() if node.name == "lexicon_features" and node.attrs["dictionary_length"] >= 2]
+    return [layer for layer in lexicon_layers(model) if layer.attrs["dictionary_length"] >= 2]
+
+
+def fit_char_features(model: Model, words: Iterable[str], *, min_count: int = 2) -> None:
+    """Tell each lexicon_features layer in model the characters and words of the training data (`words`: the
+    reference tokens' texts, read only if model has such a layer; dictionary words need min_count occurrences)."""
+    layers = lexicon_layers(model)
+    word_list = list(words) if layers else []
+    for layer in layers:
+        chars, word_keys = learn_lexicon(word_list, min_count=min_count, max_length=layer.attrs["dictionary_length"])
+        layer.attrs["known_chars"] = chars
+        layer.attrs["words"] = word_keys
 
 
 def check_lexicon(model: Model, setting: str) -> None:
@@ -143,10 +145,10 @@ def check_lexicon(model: Model, setting: str) -> None:
 
 def add_lexicon_words(model: Model, words: Iterable[str]) -> None:
     """Add words (of 2 .. dictionary_length characters, no whitespace) to model's dictionary features."""
-    words = [word for word in words if not any(char.isspace() for char in word)]
+    words = list(words)
     for layer in dictionary_layers(model):
-        keys = [word_key(word) for word in words if 2 <= len(word) <= layer.attrs["dictionary_length"]]
-        layer.attrs["words"] = numpy.union1d(layer.attrs["words"], numpy.array(keys, dtype="uint64"))
+        keys = dictionary_keys(words, layer.attrs["dictionary_length"])
+        layer.attrs["words"] = numpy.union1d(layer.attrs["words"], keys)
 
 
 @registry.architectures("spacy_crf_lr.CharEmbed.v2")

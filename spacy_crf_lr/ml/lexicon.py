@@ -1,6 +1,6 @@
 """What the training data tells the character features: the characters it holds (others are "unseen") and its
 words (matched in the text as dictionary features). Both are kept as sorted uint64 keys in layer attrs, so
-thinc serializes them with the model (msgpack), and matching is a few vectorised numpy passes per doc."""
+thinc serializes them with the model (msgpack), and matching is a few vectorised numpy passes per batch."""
 
 from collections import Counter
 from typing import Iterable, Tuple
@@ -43,12 +43,20 @@ def match_masks(
     n = len(norms)
     starts = numpy.zeros((n,), dtype="uint64")
     ends = numpy.zeros((n,), dtype="uint64")
+    keys = norms
     for length in range(2, min(max_length, n) + 1):
-        found = contains(word_keys, span_keys(norms, length)) & (doc_ids[: n - length + 1] == doc_ids[length - 1 :])
+        keys = (keys[:-1] * MIX) ^ norms[length - 1 :]  # span_keys(norms, length), from those of length - 1
+        found = contains(word_keys, keys) & (doc_ids[: n - length + 1] == doc_ids[length - 1 :])
         bit = numpy.uint64(1 << (length - 2))
         starts[: len(found)] |= numpy.where(found, bit, numpy.uint64(0))
         ends[length - 1 :] |= numpy.where(found, bit, numpy.uint64(0))
     return starts, ends
+
+
+def dictionary_keys(words: Iterable[str], max_length: int) -> numpy.ndarray:
+    """Sorted unique keys of the words of 2 .. max_length characters without whitespace."""
+    kept = [w for w in words if 2 <= len(w) <= max_length and not any(c.isspace() for c in w)]
+    return numpy.unique(numpy.array([word_key(w) for w in kept], dtype="uint64"))
 
 
 def learn_lexicon(words: Iterable[str], *, min_count: int, max_length: int) -> Tuple[numpy.ndarray, numpy.ndarray]:
@@ -57,6 +65,5 @@ def learn_lexicon(words: Iterable[str], *, min_count: int, max_length: int) -> T
     word_counts = Counter(words)
     chars = {char for word in word_counts for char in word if not char.isspace()}
     char_array = numpy.unique(numpy.array([char_keys(char)[0] for char in chars], dtype="uint64"))
-    kept = [w for w, count in word_counts.items() if count >= min_count and 2 <= len(w) <= max_length]
-    word_array = numpy.unique(numpy.array([word_key(w) for w in kept if not any(c.isspace() for c in w)], "uint64"))
-    return char_array, word_array
+    frequent = [word for word, count in word_counts.items() if count >= min_count]
+    return char_array, dictionary_keys(frequent, max_length)
