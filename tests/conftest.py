@@ -95,6 +95,22 @@ def tiny_bert(tmp_path_factory):
 TOY_WORDS = ["中国", "人民", "银行", "的", "发展", "很", "快", "。", "我们", "今天", "学习", "历史", "，", "AB"]
 
 
+def tiny_char_tok2vec(embed: str, **settings) -> dict:
+    """A tiny Tok2Vec config: the CharEmbed architecture `embed` (width 16, 200 rows; more `settings`) and one
+    Maxout window layer."""
+    return {
+        "@architectures": "spacy.Tok2Vec.v2",
+        "embed": {"@architectures": embed, "width": 16, "rows": 200, "bigram_rows": 200, **settings},
+        "encode": {
+            "@architectures": "spacy.MaxoutWindowEncoder.v2",
+            "width": 16,
+            "depth": 1,
+            "window_size": 1,
+            "maxout_pieces": 2,
+        },
+    }
+
+
 @pytest.fixture(scope="session")
 def tiny_segmenter(tmp_path_factory) -> Path:
     """Directory of a crf_segmenter trained for a few steps on a toy vocabulary (quality is not the point)."""
@@ -104,18 +120,7 @@ def tiny_segmenter(tmp_path_factory) -> Path:
 
     rng = random.Random(0)
     nlp = spacy.blank("zh")
-    tok2vec = {
-        "@architectures": "spacy.Tok2Vec.v2",
-        "embed": {"@architectures": "spacy_crf_lr.CharEmbed.v1", "width": 16, "rows": 200, "bigram_rows": 200},
-        "encode": {
-            "@architectures": "spacy.MaxoutWindowEncoder.v2",
-            "width": 16,
-            "depth": 1,
-            "window_size": 1,
-            "maxout_pieces": 2,
-        },
-    }
-    nlp.add_pipe("crf_segmenter", config={"model": {"tok2vec": tok2vec}})
+    nlp.add_pipe("crf_segmenter", config={"model": {"tok2vec": tiny_char_tok2vec("spacy_crf_lr.CharEmbed.v1")}})
     examples = [make_example(nlp, [rng.choice(TOY_WORDS) for _ in range(rng.randint(3, 10))]) for _ in range(80)]
     optimizer = nlp.initialize(lambda: examples)
     for _ in range(2):

@@ -5,6 +5,7 @@ import random
 import numpy
 import pytest
 import spacy
+from conftest import tiny_char_tok2vec
 from thinc.api import fix_random_seed
 
 from spacy_crf_lr.cws.corpus import make_example
@@ -114,24 +115,7 @@ def test_bad_settings_are_refused_naming_the_value(bad):
 def trained_v2():
     """A crf_segmenter on CharEmbed.v2 features trained for a few steps on the toy words."""
     nlp = spacy.blank("zh")
-    tok2vec = {
-        "@architectures": "spacy.Tok2Vec.v2",
-        "embed": {
-            "@architectures": "spacy_crf_lr.CharEmbed.v2",
-            "width": 16,
-            "rows": 200,
-            "bigram_rows": 200,
-            "dictionary_length": 4,
-            "unseen_dropout": 0.05,
-        },
-        "encode": {
-            "@architectures": "spacy.MaxoutWindowEncoder.v2",
-            "width": 16,
-            "depth": 1,
-            "window_size": 1,
-            "maxout_pieces": 2,
-        },
-    }
+    tok2vec = tiny_char_tok2vec("spacy_crf_lr.CharEmbed.v2", dictionary_length=4, unseen_dropout=0.05)
     nlp.add_pipe("crf_segmenter", config={"model": {"tok2vec": tok2vec}})
     rng = random.Random(0)
     examples = [make_example(nlp, [rng.choice(WORDS) for _ in range(rng.randint(3, 10))]) for _ in range(60)]
