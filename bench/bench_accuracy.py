@@ -91,7 +91,7 @@ def main() -> None:
             for test in ("PKU", "SXU"):
                 s = score(segment, test, tmp)
                 print(
-                    f"| {name} | {trained} | {test} | {s.precision:.3f} | {s.recall:.3f} | {s.f:.3f} "
+                    f"| {name} | {trained} | {test} | {s.precision:.3f} | {s.recall:.3f} | {s.f:.4f} "
                     f"| {s.oov_recall:.3f} |",
                     flush=True,
                 )

@@ -116,9 +116,12 @@ def test_a_long_doc_in_windows_is_segmented_as_a_whole(trained, monkeypatch):  #
     segmenter = trained.get_pipe("crf_segmenter")
     assert context_width(segmenter.model) == 3  # bigram features ±1, two window-1 CNN layers
     text = "".join(["中国人民银行的发展很快。", "我们今天学习历史 ", "\n"][i % 3] for i in range(400))
-    whole = [(t.text, t._.crf_prob) for t in segmenter(trained.make_doc(text))]
+    whole = segmenter(trained.make_doc(text))
     monkeypatch.setattr(base, "WINDOW", 97)
-    assert [(t.text, t._.crf_prob) for t in segmenter(trained.make_doc(text))] == whole
+    windowed = segmenter(trained.make_doc(text))
+    assert [t.text for t in windowed] == [t.text for t in whole]
+    # BLAS may round a product differently for another number of rows: equal up to float32 rounding
+    assert [t._.crf_prob for t in windowed] == pytest.approx([t._.crf_prob for t in whole], rel=1e-5)
 
 
 def test_unknown_layers_are_never_cut_into_windows():

@@ -230,3 +230,19 @@ def test_progress_bar_only_on_a_terminal_unless_quiet(monkeypatch, stream, enabl
 def test_a_short_segmentation_is_an_error_not_a_short_file():
     with pytest.raises(RuntimeError, match="stopped after 1 of 2 lines"):
         list(with_progress([["中国"]], ["中国", "人民"], enabled=False))
+
+
+def _blas_threads() -> list:
+    from threadpoolctl import threadpool_info
+
+    return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+
+
+def test_each_worker_runs_one_blas_thread(tiny_segmenter):
+    from concurrent.futures import ProcessPoolExecutor
+
+    from spacy_crf_lr.cws.parallel import _init_worker
+
+    with ProcessPoolExecutor(1, initializer=_init_worker, initargs=(str(tiny_segmenter), os.getpid())) as pool:
+        threads = pool.submit(_blas_threads).result(timeout=60)
+    assert threads and set(threads) == {1}  # numpy's BLAS, loaded with the model, limited after the load

@@ -7,6 +7,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Deque, Generator, Iterator, List, Optional, Sequence
 
+from threadpoolctl import threadpool_limits
+
 from .whitespace import split_words
 
 CHUNKS_PER_WORKER = 2  # chunks queued per worker: enough to keep it busy, few enough to bound memory
@@ -76,6 +78,9 @@ def _init_worker(model: str, parent: int) -> None:
         _worker_nlp = spacy.load(model)
     except Exception as err:
         _worker_error = f"{type(err).__name__}: {err}"
+    # One BLAS thread a worker (the workers already share out the CPUs; more only spin). After the imports:
+    # threadpoolctl limits the libraries loaded so far.
+    threadpool_limits(1)
 
 
 def _words_of_chunk(lines: Sequence[str], batch_size: int) -> List[List[str]]:

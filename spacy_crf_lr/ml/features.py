@@ -10,6 +10,7 @@ from spacy.util import registry
 from thinc.api import HashEmbed, Maxout, Model, add, chain, concatenate, with_array
 from thinc.types import Floats2d, Ints2d
 
+from .key_embed import KeyEmbed
 from .keys import BOUNDARY, CHAR_KEY_CACHE_SIZE, MIX, char_keys, hash_string
 from .lexicon import EMPTY_KEYS, contains, dictionary_keys, learn_lexicon, match_masks
 
@@ -17,6 +18,7 @@ __all__ = [
     "CHAR_KEY_CACHE_SIZE",
     "CharEmbed",
     "CharEmbedV2",
+    "CharEmbedV3",
     "add_lexicon_words",
     "char_keys",
     "check_lexicon",
@@ -77,12 +79,20 @@ def CharEmbed(
     return _embed(CharFeatures(bigrams), row_counts, width, mix)
 
 
-def LexiconFeatures(bigrams: bool, dictionary_length: int, unseen_dropout: float) -> Model[List[Doc], List[Ints2d]]:
+def LexiconFeatures(
+    bigrams: bool,
+    dictionary_length: int,
+    unseen_dropout: float,
+    dictionary_dropout: float = 0.0,
+    joint_dictionary: bool = False,
+) -> Model[List[Doc], List[Ints2d]]:
     """Docs → per token uint64 keys [norm, script(, left bigram, right bigram)(, dictionary starts, dictionary
     ends)]. A character not seen in training (attr "known_chars", set by fit_char_features) is keyed by its
     script alone, in the bigrams too; in training a share `unseen_dropout` of the characters is treated as
     unseen, so that those keys are learned. The dictionary columns are bit masks of the lengths (2 ..
-    dictionary_length) of the training words (attr "words") that start / end at the token."""
+    dictionary_length) of the training words (attr "words") that start / end at the token; in training each
+    batch hides a share `dictionary_dropout` of the words, so that the model also learns words it has no entry
+    for. joint_dictionary: one column, starts | ends << (dictionary_length - 1), instead of two."""
     return Model(
         "lexicon_features",
         _lexicon_forward,
@@ -90,6 +100,8 @@ def LexiconFeatures(bigrams: bool, dictionary_length: int, unseen_dropout: float
             "bigrams": bigrams,
             "dictionary_length": dictionary_length,
             "unseen_dropout": unseen_dropout,
+            "dictionary_dropout": dictionary_dropout,
+            "joint_dictionary": joint_dictionary,
             "known_chars": EMPTY_KEYS,
             "words": EMPTY_KEYS,
         },
@@ -107,9 +119,16 @@ def _lexicon_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Lis
     columns = [features, scripts]
     if model.attrs["bigrams"]:
         columns += _bigrams(features, starts, lasts)
-    if model.attrs["dictionary_length"] >= 2:
+    length = model.attrs["dictionary_length"]
+    if length >= 2:
+        if is_train and model.attrs["dictionary_dropout"]:
+            words = words[numpy.random.random_sample(len(words)) >= model.attrs["dictionary_dropout"]]
         doc_ids = numpy.repeat(numpy.arange(len(docs)), lasts - starts + 1)
-        columns += list(match_masks(norms, words, model.attrs["dictionary_length"], doc_ids))
+        word_starts, word_ends = match_masks(norms, words, length, doc_ids)
+        if model.attrs["joint_dictionary"]:
+            columns.append(word_starts | (word_ends << numpy.uint64(length - 1)))
+        else:
+            columns += [word_starts, word_ends]
     return _split(model, columns, starts), lambda d_output: []
 
 
@@ -138,7 +157,7 @@ def check_lexicon(model: Model, setting: str) -> None:
     """Raise naming `setting` if model has no dictionary features."""
     if not dictionary_layers(model):
         raise ValueError(
-            f"{setting} needs a model with dictionary features (spacy_crf_lr.CharEmbed.v2 with "
+            f"{setting} needs a model with dictionary features (spacy_crf_lr.CharEmbed.v2 or v3 with "
             "dictionary_length ≥ 2); this model has none. Use user_words_mode 'force'."
         )
 
@@ -160,19 +179,54 @@ def CharEmbedV2(
     mix: bool = False,
     dictionary_length: int = 0,
     unseen_dropout: float = 0.0,
+    dictionary_dropout: float = 0.0,
 ) -> Model[List[Doc], List[Floats2d]]:
     """CharEmbed.v1's embeddings with two more things learned from the training data: characters never seen
     in training embedded by their script (with `unseen_dropout` to learn those rows), and, if
     dictionary_length ≥ 2, which training words of 2 .. dictionary_length characters start and end at each
-    character (the dictionary features of feature-based segmenters such as pkuseg)."""
-    if dictionary_length == 1 or dictionary_length > 16:
-        raise ValueError(f"CharEmbed.v2: dictionary_length must be 0 (off) or 2 .. 16, got {dictionary_length}")
-    if not 0.0 <= unseen_dropout < 1.0:
-        raise ValueError(f"CharEmbed.v2: unseen_dropout must be in [0, 1), got {unseen_dropout}")
+    character (the dictionary features of feature-based segmenters such as pkuseg; `dictionary_dropout`: the
+    share of them hidden from each training batch)."""
+    _check_lexicon_settings("CharEmbed.v2", dictionary_length, 16, unseen_dropout, dictionary_dropout)
     row_counts = [rows, 256] + ([bigram_rows, bigram_rows] if bigrams else [])
     if dictionary_length:
         row_counts += [4 << (dictionary_length - 1)] * 2  # bit masks of dictionary_length - 1 bits
-    return _embed(LexiconFeatures(bigrams, dictionary_length, unseen_dropout), row_counts, width, mix)
+    features = LexiconFeatures(bigrams, dictionary_length, unseen_dropout, dictionary_dropout)
+    return _embed(features, row_counts, width, mix)
+
+
+@registry.architectures("spacy_crf_lr.CharEmbed.v3")
+def CharEmbedV3(
+    width: int,
+    rows: int = 10000,
+    bigram_rows: int = 100000,
+    bigrams: bool = True,
+    dictionary_length: int = 0,
+    unseen_dropout: float = 0.0,
+    dictionary_dropout: float = 0.0,
+) -> Model[List[Doc], List[Floats2d]]:
+    """CharEmbed.v2's features summed from one table (KeyEmbed): one gather a batch and 14 rows a character
+    instead of 24, as the script takes one hashed row and the dictionary one row of its joint start / end
+    masks (so dictionary_length is at most 7: 4^6 rows)."""
+    _check_lexicon_settings("CharEmbed.v3", dictionary_length, 7, unseen_dropout, dictionary_dropout)
+    tables = [(rows, 4), (1024, 1)] + ([(bigram_rows, 4)] * 2 if bigrams else [])
+    if dictionary_length:
+        tables.append((1 << (2 * (dictionary_length - 1)), 0))
+    features = LexiconFeatures(bigrams, dictionary_length, unseen_dropout, dictionary_dropout, joint_dictionary=True)
+    # thinc types with_array as same-type in and out; this one maps keys to vectors
+    model: Model[List[Doc], List[Floats2d]] = chain(features, with_array(KeyEmbed(width, tables)))  # type: ignore[misc]
+    model.set_dim("nO", width)
+    return model
+
+
+def _check_lexicon_settings(
+    name: str, dictionary_length: int, max_length: int, unseen_dropout: float, dictionary_dropout: float
+) -> None:
+    """Raise naming the architecture and the bad setting."""
+    if dictionary_length == 1 or dictionary_length > max_length:
+        raise ValueError(f"{name}: dictionary_length must be 0 (off) or 2 .. {max_length}, got {dictionary_length}")
+    for setting, value in (("unseen_dropout", unseen_dropout), ("dictionary_dropout", dictionary_dropout)):
+        if not 0.0 <= value < 1.0:
+            raise ValueError(f"{name}: {setting} must be in [0, 1), got {value}")
 
 
 def _embed(features: Model[List[Doc], List[Ints2d]], row_counts: List[int], width: int, mix: bool):

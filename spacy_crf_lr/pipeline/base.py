@@ -309,7 +309,7 @@ class CRFPipe(TrainablePipe):
         nlp: Optional[Language] = None,
         labels: Optional[Sequence[str]] = None,
     ) -> None:
-        """Add labels (given, or found in the data), tell CharEmbed.v2 features the training characters and
+        """Add labels (given, or found in the data), tell CharEmbed.v2/v3 features the training characters and
         words, then initialize the model.
         With `init_transitions = "counts"` the CRF sees the gold tags of all examples."""
         validate_get_examples(get_examples, f"{type(self).__name__}.initialize")

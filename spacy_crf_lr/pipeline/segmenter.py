@@ -61,6 +61,7 @@ bigrams = true
 mix = false
 dictionary_length = 4
 unseen_dropout = 0.02
+dictionary_dropout = 0.1
 
 [model.tok2vec.encode]
 @architectures = "spacy.MaxoutWindowEncoder.v2"
@@ -108,7 +109,7 @@ def make_crf_segmenter(
     probabilities: compute token._.crf_prob (the CRF's forward–backward at prediction);
     user_words: user dictionary file (one word a line) read at initialize, or null;
     user_words_mode: force (each match is one word), features (the words join the model's dictionary
-    features: the model weighs them; needs CharEmbed.v2 with dictionary_length ≥ 2) or both."""
+    features: the model weighs them; needs CharEmbed.v2 or v3 with dictionary_length ≥ 2) or both."""
     return CRFSegmenter(
         nlp.vocab,
         model,

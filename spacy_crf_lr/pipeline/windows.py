@@ -11,8 +11,8 @@ from thinc.types import Floats2d
 WINDOW = 16384
 # Leaf layers that see one token at a time (their context: 0 tokens either side).
 TOKEN_WISE = frozenset(
-    {"hashembed", "ints-getitem", "maxout", "layernorm", "dropout", "linear", "extract_features", "list2ragged",
-     "ragged2list", "remap_ids", "relu", "mish", "gelu", "softmax"}
+    {"hashembed", "key_embed", "ints-getitem", "maxout", "layernorm", "dropout", "linear", "extract_features",
+     "list2ragged", "ragged2list", "remap_ids", "relu", "mish", "gelu", "softmax"}
 )  # fmt: skip
 
 
