@@ -22,11 +22,24 @@ OLD = "an earlier run's output\n"
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
 
 
+def _default_sigint() -> None:
+    """In the child: take Ctrl-C even where this run ignores SIGINT (a background job of a non-interactive shell,
+    whose ignored SIGINT Python would otherwise inherit and keep)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def cli(*args: str, **kwargs) -> subprocess.Popen:
     """Start `python -m spacy_crf_lr ARGS` in its own process group."""
     command = [sys.executable, "-m", "spacy_crf_lr", *args]
     return subprocess.Popen(
-        command, cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs
+        command,
+        cwd=ROOT,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_default_sigint,
+        **kwargs,
     )
 
 
