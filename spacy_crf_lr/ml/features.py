@@ -212,10 +212,7 @@ def CharEmbedV3(
     if dictionary_length:
         tables.append((1 << (2 * (dictionary_length - 1)), 0))
     features = LexiconFeatures(bigrams, dictionary_length, unseen_dropout, dictionary_dropout, joint_dictionary=True)
-    # thinc types with_array as same-type in and out; this one maps keys to vectors
-    model: Model[List[Doc], List[Floats2d]] = chain(features, with_array(KeyEmbed(width, tables)))  # type: ignore[misc]
-    model.set_dim("nO", width)
-    return model
+    return _per_doc(features, KeyEmbed(width, tables), width)
 
 
 def _check_lexicon_settings(
@@ -239,6 +236,13 @@ def _embed(features: Model[List[Doc], List[Ints2d]], row_counts: List[int], widt
         embed = chain(concatenate(*tables), Maxout(width, width * len(tables), nP=3, normalize=True, dropout=0.0))
     else:
         embed = add(*tables)
+    return _per_doc(features, embed, width)
+
+
+def _per_doc(
+    features: Model[List[Doc], List[Ints2d]], embed: Model[Ints2d, Floats2d], width: int
+) -> Model[List[Doc], List[Floats2d]]:
+    """features → embed applied to each doc's keys, of output width `width`."""
     # thinc types with_array as same-type in and out; this one maps keys to vectors
     model: Model[List[Doc], List[Floats2d]] = chain(features, with_array(embed))  # type: ignore[misc]
     model.set_dim("nO", width)
