@@ -111,6 +111,20 @@ def tiny_char_tok2vec(embed: str, **settings) -> dict:
     }
 
 
+def assert_windows_segment_as_whole(nlp, text: str, monkeypatch) -> None:
+    """The crf_segmenter of nlp gives `text` the same words, and the same probabilities up to float32 rounding,
+    whether it scores the doc whole or in windows of 97 tokens (BLAS may round a product differently for another
+    number of rows)."""
+    import spacy_crf_lr.pipeline.base as base
+
+    segmenter = nlp.get_pipe("crf_segmenter")
+    whole = segmenter(nlp.make_doc(text))
+    monkeypatch.setattr(base, "WINDOW", 97)
+    windowed = segmenter(nlp.make_doc(text))
+    assert [t.text for t in windowed] == [t.text for t in whole]
+    assert [t._.crf_prob for t in windowed] == pytest.approx([t._.crf_prob for t in whole], rel=1e-5)
+
+
 @pytest.fixture(scope="session")
 def tiny_segmenter(tmp_path_factory) -> Path:
     """Directory of a crf_segmenter trained for a few steps on a toy vocabulary (quality is not the point)."""

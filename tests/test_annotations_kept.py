@@ -3,6 +3,7 @@ characters, and no word starts inside an extended grapheme cluster."""
 
 import pytest
 import spacy
+from conftest import assert_windows_segment_as_whole
 from spacy.tokens import Doc
 from spacy.training import Example
 from test_segmenter import trained  # noqa: F401  (the module's trained segmenter fixture)
@@ -110,18 +111,12 @@ def test_segmenter_output_keeps_clusters_whole(trained):  # noqa: F811
 
 
 def test_a_long_doc_in_windows_is_segmented_as_a_whole(trained, monkeypatch):  # noqa: F811
-    import spacy_crf_lr.pipeline.base as base
     from spacy_crf_lr.pipeline.windows import context_width
 
     segmenter = trained.get_pipe("crf_segmenter")
     assert context_width(segmenter.model) == 3  # bigram features ±1, two window-1 CNN layers
     text = "".join(["中国人民银行的发展很快。", "我们今天学习历史 ", "\n"][i % 3] for i in range(400))
-    whole = segmenter(trained.make_doc(text))
-    monkeypatch.setattr(base, "WINDOW", 97)
-    windowed = segmenter(trained.make_doc(text))
-    assert [t.text for t in windowed] == [t.text for t in whole]
-    # BLAS may round a product differently for another number of rows: equal up to float32 rounding
-    assert [t._.crf_prob for t in windowed] == pytest.approx([t._.crf_prob for t in whole], rel=1e-5)
+    assert_windows_segment_as_whole(trained, text, monkeypatch)
 
 
 def test_unknown_layers_are_never_cut_into_windows():

@@ -5,7 +5,7 @@ import random
 import numpy
 import pytest
 import spacy
-from conftest import tiny_char_tok2vec
+from conftest import assert_windows_segment_as_whole, tiny_char_tok2vec
 from thinc.api import fix_random_seed
 
 from spacy_crf_lr.cws.corpus import make_example
@@ -204,18 +204,12 @@ def test_segmenter_learns_and_saves_the_lexicon(trained_lexicon, tmp_path):
 
 
 def test_a_long_doc_in_windows_is_segmented_as_a_whole(trained_lexicon, monkeypatch):
-    import spacy_crf_lr.pipeline.base as base
     from spacy_crf_lr.pipeline.windows import context_width
 
     segmenter = trained_lexicon.get_pipe("crf_segmenter")
     assert context_width(segmenter.model) == 4  # dictionary words of up to 4 characters, one window-1 CNN layer
     text = "".join(["中国人民银行的发展很快。", "中华人民今天学习 ", "\n"][i % 3] for i in range(400))
-    whole = segmenter(trained_lexicon.make_doc(text))
-    monkeypatch.setattr(base, "WINDOW", 97)
-    windowed = segmenter(trained_lexicon.make_doc(text))
-    assert [t.text for t in windowed] == [t.text for t in whole]
-    # BLAS may round a product differently for another number of rows: equal up to float32 rounding
-    assert [t._.crf_prob for t in windowed] == pytest.approx([t._.crf_prob for t in whole], rel=1e-5)
+    assert_windows_segment_as_whole(trained_lexicon, text, monkeypatch)
 
 
 def test_user_words_mode_features_feeds_the_dictionary_features_only(trained_lexicon, tmp_path):
