@@ -6,9 +6,10 @@ Each system runs in its own subprocess (so peak RSS is its own), with 1 and with
 the output is scored with our bakeoff scorer against pku_test_gold.utf8 and the training word
 list. Figures: P, R, F, OOV recall, characters/s of the segmentation once loaded, the load time
 (imports included) and characters/s counting it (medians of --repeats), peak RSS (largest process).
-With 2 processes, ours is spacy_crf_lr.parallel.segment_lines (what `python -m spacy_crf_lr segment
---n-process 2` runs: worker processes that send back words) and spacy_pkuseg.test(nthread=2); both load
-their model inside the segmentation call.
+Ours is spacy_crf_lr.parallel.segment_lines (what `python -m spacy_crf_lr segment --n-process N` runs) on
+a pipeline loaded first: with 2 processes, worker processes forked inside the call inherit it and send back
+words, so their start-up counts as segmentation time. spacy_pkuseg.test(nthread=2) loads its model inside the
+segmentation call.
 jieba uses its default dictionary (no training); spacy-pkuseg is loaded with user_dict=None.
 """
 
@@ -30,15 +31,13 @@ PKU = ROOT.parent / "shared" / "data" / "pku"
 
 
 def load_ours(model: str, n_process: int):
-    from spacy_crf_lr.cws.parallel import segment_lines, words_of
+    import spacy
 
-    if n_process == 1:
-        import spacy
+    from spacy_crf_lr.cws.parallel import segment_lines
 
-        nlp = spacy.load(model)
-        return lambda lines: words_of(nlp, lines, batch_size=256)
-    # worker processes that each load the model inside the call, like spacy_pkuseg.test
-    return lambda lines: list(segment_lines(model, lines, batch_size=256, n_process=n_process))
+    nlp = spacy.load(model)
+    # with 2 processes, the workers are forked inside the call and inherit the loaded model
+    return lambda lines: list(segment_lines(nlp, lines, batch_size=256, n_process=n_process))
 
 
 def load_pkuseg(model: str, n_process: int):

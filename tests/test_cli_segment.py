@@ -180,11 +180,28 @@ def test_killed_worker_stops_the_run_with_one_error(tiny_segmenter, long_input, 
     assert list(tmp_path.iterdir()) == []
 
 
-def test_model_that_fails_in_the_workers_stops_with_its_cause(tmp_path):
+def test_model_that_fails_to_load_for_the_workers_stops_with_its_cause(tmp_path):
+    with pytest.raises(OSError, match=r"\[E050\] Can't find model"):  # loaded once, here, before any worker
+        list(segment_lines(str(tmp_path / "missing"), ["中国"] * 40, batch_size=4, n_process=2))
+
+
+def test_where_processes_do_not_fork_a_model_that_fails_in_the_workers_stops_with_its_cause(tmp_path, monkeypatch):
+    monkeypatch.setattr("spacy_crf_lr.cws.parallel.fork_context", lambda: None)  # as on macOS or Windows
     start = time.monotonic()
     with pytest.raises(WorkerError, match=r"could not load the model: OSError: \[E050\] Can't find model"):
         list(segment_lines(str(tmp_path / "missing"), ["中国"] * 40, batch_size=4, n_process=2))
     assert time.monotonic() - start < 60  # workers load spaCy first; the old Pool respawned them forever
+
+
+def test_where_processes_do_not_fork_workers_load_the_model_by_path(tiny_segmenter, monkeypatch):
+    import spacy
+
+    lines = ["中国人民银行的发展很快。", "我们今天学习历史"] * 4
+    one = list(segment_lines(str(tiny_segmenter), lines, batch_size=2))
+    monkeypatch.setattr("spacy_crf_lr.cws.parallel.fork_context", lambda: None)
+    assert list(segment_lines(str(tiny_segmenter), lines, batch_size=2, n_process=2)) == one
+    with pytest.raises(ValueError, match="only where they fork .* give its directory or package name"):
+        list(segment_lines(spacy.load(tiny_segmenter), lines, batch_size=2, n_process=2))
 
 
 def test_processes_are_capped_at_the_work_and_the_cpus(tiny_segmenter, files, capsys):

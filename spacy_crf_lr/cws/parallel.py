@@ -1,20 +1,28 @@
 """Segmenting many lines, here or in worker processes that send back words, not Docs; a failed worker ends the run."""
 
+import multiprocessing
 import os
 import signal
+import sys
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Deque, Generator, Iterator, List, Optional, Sequence
+from multiprocessing.context import BaseContext
+from typing import TYPE_CHECKING, Deque, Generator, Iterator, List, Optional, Sequence, Union
 
 from threadpoolctl import threadpool_limits
 
 from .whitespace import split_words
 
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+Pipeline = Union[str, "Language"]  # a pipeline's directory or package name, or a loaded pipeline
+
 CHUNKS_PER_WORKER = 2  # chunks queued per worker: enough to keep it busy, few enough to bound memory
 PR_SET_PDEATHSIG = 1  # Linux prctl option: a signal for this process when its parent dies
 
-_worker_nlp = None  # the pipeline loaded by this worker process
+_worker_nlp = None  # the pipeline of this worker process
 _worker_error: Optional[str] = None  # why this worker could not load the pipeline
 
 
@@ -65,19 +73,29 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _init_worker(model: str, parent: int) -> None:
-    """Load the pipeline once per worker. A failure is kept and reported with the first chunk: an
-    initializer that raises only breaks the pool, and the cause would be lost."""
+def fork_context() -> Optional[BaseContext]:
+    """Where processes fork (Linux): workers then inherit the parent's loaded pipeline instead of loading their own.
+    Elsewhere None, the platform's default start method (fork is unsafe on macOS and absent on Windows)."""
+    return multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
+
+
+def _init_worker(model: Pipeline, parent: int) -> None:
+    """Take the pipeline inherited from the parent, or load it once per worker from its path or name. A failure
+    is kept and reported with the first chunk: an initializer that raises only breaks the pool, and the cause
+    would be lost."""
     global _worker_nlp, _worker_error
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent ends the workers
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's handler, inherited by fork, is not for workers
     _die_with_parent(parent)
-    try:
-        import spacy
+    if isinstance(model, str):
+        try:
+            import spacy
 
-        _worker_nlp = spacy.load(model)
-    except Exception as err:
-        _worker_error = f"{type(err).__name__}: {err}"
+            _worker_nlp = spacy.load(model)
+        except Exception as err:
+            _worker_error = f"{type(err).__name__}: {err}"
+    else:
+        _worker_nlp = model
     # One BLAS thread a worker (the workers already share out the CPUs; more only spin). After the imports:
     # threadpoolctl limits the libraries loaded so far.
     threadpool_limits(1)
@@ -117,13 +135,33 @@ def _stop(executor: ProcessPoolExecutor) -> None:
     executor.shutdown(wait=True)
 
 
+def _load(model: Pipeline) -> "Language":
+    """The pipeline itself: loaded from its path or package name if not loaded yet."""
+    if isinstance(model, str):
+        import spacy
+
+        return spacy.load(model)
+    return model
+
+
 def words_in_workers(
-    model: str, lines: Sequence[str], batch_size: int, n_process: int
+    model: Pipeline, lines: Sequence[str], batch_size: int, n_process: int
 ) -> Generator[List[str], None, None]:
-    """The words of each line, in order, from n_process workers that each load the model once and get
-    batch_size lines at a time. Any worker failure raises a WorkerError at once; closing the generator
-    (or an interruption) cancels the rest and ends the workers."""
-    executor = ProcessPoolExecutor(n_process, initializer=_init_worker, initargs=(model, os.getpid()))
+    """The words of each line, in order, from n_process workers that get batch_size lines at a time. Where
+    processes fork, the pipeline is loaded here (if given by path or name) and the workers inherit it; elsewhere
+    each worker loads it from its path or name. Any worker failure raises a WorkerError at once; closing the
+    generator (or an interruption) cancels the rest and ends the workers."""
+    context = fork_context()
+    if context is not None:
+        model = _load(model)
+    elif not isinstance(model, str):
+        raise ValueError(
+            f"a loaded pipeline can be shared with worker processes only where they fork (Linux), not on "
+            f"{sys.platform}: give its directory or package name instead"
+        )
+    executor = ProcessPoolExecutor(
+        n_process, mp_context=context, initializer=_init_worker, initargs=(model, os.getpid())
+    )
     starts = iter(range(0, len(lines), batch_size))
     pending: Deque[Future] = deque()
     finished = False
@@ -147,17 +185,16 @@ def words_in_workers(
 
 
 def segment_lines(
-    model: str, lines: Sequence[str], *, batch_size: int = 256, n_process: int = 1
+    model: Pipeline, lines: Sequence[str], *, batch_size: int = 256, n_process: int = 1
 ) -> Iterator[List[str]]:
-    """The words of each line, in order. With n_process > 1 (capped at the CPUs and the batches of work),
-    worker processes each load the model once and return plain word lists for batch_size lines at a
-    time: much cheaper than spaCy's nlp.pipe(n_process=...), which sends every Doc back as bytes."""
+    """The words of each line, in order; model is a loaded pipeline or its directory or package name. With
+    n_process > 1 (capped at the CPUs and the batches of work), worker processes (forked from this one where the
+    platform allows, so the model is loaded once) return plain word lists for batch_size lines at a time: much
+    cheaper than spaCy's nlp.pipe(n_process=...), which sends every Doc back as bytes."""
     check_count("batch_size", batch_size)
     check_count("n_process", n_process)
     n_process = usable_processes(n_process, len(lines), batch_size)
     if n_process == 1:
-        import spacy
-
-        yield from iter_words(spacy.load(model), lines, batch_size)
+        yield from iter_words(_load(model), lines, batch_size)
         return
     yield from words_in_workers(model, lines, batch_size, n_process)
