@@ -6,7 +6,7 @@ import numpy
 import pytest
 import spacy
 from conftest import assert_windows_segment_as_whole, tiny_char_tok2vec
-from thinc.api import fix_random_seed
+from thinc.api import fix_random_seed, set_dropout_rate
 
 from spacy_crf_lr.cws.corpus import make_example
 from spacy_crf_lr.ml.features import CharEmbedV2, CharEmbedV3, fit_char_features
@@ -173,6 +173,22 @@ def test_dictionary_dropout_hides_words_only_in_training(architecture):
     assert all((keys & ~predicted == 0).all() for keys in trained)  # matches of hidden words only go away
     kept = numpy.mean([numpy.count_nonzero(keys) for keys in trained]) / numpy.count_nonzero(predicted)
     assert 0.25 < kept < 0.75
+
+
+def test_embed_dropout_lets_training_dropout_reach_the_tables():
+    nlp = spacy.blank("zh")
+    docs = [nlp.make_doc("中国人民银行的发展很快")]
+    for embed_dropout in (False, True):
+        model = CharEmbedV2(width=8, rows=50, bigram_rows=50, dictionary_length=4, embed_dropout=embed_dropout)
+        fit_char_features(model, WORDS * 2)
+        model.initialize(X=docs)
+        set_dropout_rate(model, 0.5)
+        tables = [node for node in model.walk() if node.name == "hashembed"]
+        assert len(tables) == 6
+        assert all(("dropout_rate" in node.attrs) == embed_dropout for node in tables)
+        fix_random_seed(0)
+        trained = model(docs, is_train=True)[0][0]
+        assert numpy.allclose(trained, model.predict(docs)[0]) != embed_dropout  # dropout in training only
 
 
 @pytest.fixture(scope="module", params=["spacy_crf_lr.CharEmbed.v2", "spacy_crf_lr.CharEmbed.v3"])

@@ -180,18 +180,20 @@ def CharEmbedV2(
     dictionary_length: int = 0,
     unseen_dropout: float = 0.0,
     dictionary_dropout: float = 0.0,
+    embed_dropout: bool = False,
 ) -> Model[List[Doc], List[Floats2d]]:
     """CharEmbed.v1's embeddings with two more things learned from the training data: characters never seen
     in training embedded by their script (with `unseen_dropout` to learn those rows), and, if
     dictionary_length ≥ 2, which training words of 2 .. dictionary_length characters start and end at each
     character (the dictionary features of feature-based segmenters such as pkuseg; `dictionary_dropout`: the
-    share of them hidden from each training batch)."""
+    share of them hidden from each training batch). `embed_dropout`: [training] dropout also drops dimensions
+    of each table's vectors, as in spaCy's MultiHashEmbed (off: only the layers above get it)."""
     _check_lexicon_settings("CharEmbed.v2", dictionary_length, 16, unseen_dropout, dictionary_dropout)
     row_counts = [rows, 256] + ([bigram_rows, bigram_rows] if bigrams else [])
     if dictionary_length:
         row_counts += [4 << (dictionary_length - 1)] * 2  # bit masks of dictionary_length - 1 bits
     features = LexiconFeatures(bigrams, dictionary_length, unseen_dropout, dictionary_dropout)
-    return _embed(features, row_counts, width, mix)
+    return _embed(features, row_counts, width, mix, embed_dropout=embed_dropout)
 
 
 @registry.architectures("spacy_crf_lr.CharEmbed.v3")
@@ -226,10 +228,14 @@ def _check_lexicon_settings(
             raise ValueError(f"{name}: {setting} must be in [0, 1), got {value}")
 
 
-def _embed(features: Model[List[Doc], List[Ints2d]], row_counts: List[int], width: int, mix: bool):
-    """features → one hash embedding table per key column, concatenated and mixed or summed."""
+def _embed(
+    features: Model[List[Doc], List[Ints2d]], row_counts: List[int], width: int, mix: bool, embed_dropout: bool = False
+):
+    """features → one hash embedding table per key column, concatenated and mixed or summed; with embed_dropout,
+    each table has a dropout rate for spaCy's [training] dropout to set."""
+    dropout = 0.0 if embed_dropout else None
     tables: List[Model[Ints2d, Floats2d]] = [
-        HashEmbed(width, n_rows, column=i, seed=7 + i) for i, n_rows in enumerate(row_counts)
+        HashEmbed(width, n_rows, column=i, seed=7 + i, dropout=dropout) for i, n_rows in enumerate(row_counts)
     ]
     embed: Model[Ints2d, Floats2d]
     if mix:
