@@ -15,7 +15,7 @@ from conftest import ROOT, TOY_WORDS
 from spacy_crf_lr.cli import main
 from spacy_crf_lr.cws.atomic import atomic_write
 from spacy_crf_lr.cws.bakeoff import score_files
-from spacy_crf_lr.cws.parallel import WorkerError, segment_lines, usable_processes
+from spacy_crf_lr.cws.parallel import MIN_CHUNK, WorkerError, chunk_spans, segment_lines, usable_processes
 from spacy_crf_lr.cws.segment_file import with_progress
 
 OLD = "an earlier run's output\n"
@@ -213,6 +213,18 @@ def test_processes_are_capped_at_the_work_and_the_cpus(tiny_segmenter, files, ca
     assert main(["segment", str(tiny_segmenter), str(source), str(output), "--n-process", "64"]) == 0
     assert time.monotonic() - start < 30
     assert "note: used 1 worker process(es), not 64" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("n_lines", [0, 1, 15, 16, 17, 255, 256, 1000, 7776])
+def test_chunks_cover_the_lines_in_order_and_shrink_towards_the_end(n_lines):
+    spans = list(chunk_spans(n_lines, 256, 2))
+    assert [start for start, _ in spans] == [0, *(end for _, end in spans)][: len(spans)]
+    assert (spans[-1][1] if spans else 0) == n_lines
+    sizes = [end - start for start, end in spans]
+    assert all(0 < size <= 256 for size in sizes) and sizes == sorted(sizes, reverse=True)
+    if n_lines >= 1000:
+        assert sizes[0] == min(256, -(-n_lines // 4))  # a quarter of the lines at most: 2 queued per worker
+        assert sizes[-1] <= MIN_CHUNK  # the last chunks are small: the workers end together
 
 
 def test_bom_is_kept_and_never_a_word(tiny_segmenter, tmp_path):

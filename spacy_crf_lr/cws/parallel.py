@@ -8,7 +8,7 @@ from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.context import BaseContext
-from typing import TYPE_CHECKING, Deque, Generator, Iterator, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Deque, Generator, Iterator, List, Optional, Sequence, Tuple, Union
 
 from threadpoolctl import threadpool_limits
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 Pipeline = Union[str, "Language"]  # a pipeline's directory or package name, or a loaded pipeline
 
 CHUNKS_PER_WORKER = 2  # chunks queued per worker: enough to keep it busy, few enough to bound memory
+MIN_CHUNK = 16  # lines: the smallest chunk, handed out last
 PR_SET_PDEATHSIG = 1  # Linux prctl option: a signal for this process when its parent dies
 
 _worker_nlp = None  # the pipeline of this worker process
@@ -135,6 +136,18 @@ def _stop(executor: ProcessPoolExecutor) -> None:
     executor.shutdown(wait=True)
 
 
+def chunk_spans(n_lines: int, batch_size: int, n_process: int) -> Iterator[Tuple[int, int]]:
+    """(start, end) of the successive chunks of lines for the workers: batch_size lines, then smaller ones
+    towards the end (what is left shared among the chunks queued, at least MIN_CHUNK lines), so that the
+    workers finish together instead of one waiting for the other's last full chunk."""
+    start = 0
+    while start < n_lines:
+        left_per_chunk = -(-(n_lines - start) // (CHUNKS_PER_WORKER * n_process))
+        end = min(n_lines, start + min(batch_size, max(MIN_CHUNK, left_per_chunk)))
+        yield start, end
+        start = end
+
+
 def _load(model: Pipeline) -> "Language":
     """The pipeline itself: loaded from its path or package name if not loaded yet."""
     if isinstance(model, str):
@@ -162,19 +175,19 @@ def words_in_workers(
     executor = ProcessPoolExecutor(
         n_process, mp_context=context, initializer=_init_worker, initargs=(model, os.getpid())
     )
-    starts = iter(range(0, len(lines), batch_size))
+    spans = chunk_spans(len(lines), batch_size, n_process)
     pending: Deque[Future] = deque()
     finished = False
     try:
-        for start in starts:
-            pending.append(executor.submit(_words_of_chunk, lines[start : start + batch_size], batch_size))
+        for start, end in spans:
+            pending.append(executor.submit(_words_of_chunk, lines[start:end], batch_size))
             if len(pending) == CHUNKS_PER_WORKER * n_process:
                 break
         while pending:
             words = _result(pending.popleft())
-            following = next(starts, None)
+            following = next(spans, None)
             if following is not None:
-                pending.append(executor.submit(_words_of_chunk, lines[following : following + batch_size], batch_size))
+                pending.append(executor.submit(_words_of_chunk, lines[following[0] : following[1]], batch_size))
             yield from words
         finished = True
     finally:
