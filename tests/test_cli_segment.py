@@ -200,6 +200,7 @@ def test_where_processes_do_not_fork_workers_load_the_model_by_path(tiny_segment
     one = list(segment_lines(str(tiny_segmenter), lines, batch_size=2))
     monkeypatch.setattr("spacy_crf_lr.cws.parallel.fork_context", lambda: None)
     assert list(segment_lines(str(tiny_segmenter), lines, batch_size=2, n_process=2)) == one
+    assert list(segment_lines(Path(tiny_segmenter), lines, batch_size=2, n_process=2)) == one
     with pytest.raises(ValueError, match="only where they fork .* give its directory or package name"):
         list(segment_lines(spacy.load(tiny_segmenter), lines, batch_size=2, n_process=2))
 

@@ -204,6 +204,7 @@ def test_worker_processes_segment_like_one(trained, tmp_path):
     assert ["".join(words) for words in one] == [line.replace(" ", "") for line in lines]
     # a pipeline that exists only in memory: the workers inherit it, nothing is loaded from disk
     assert list(segment_lines(trained, lines, batch_size=8, n_process=2)) == one
+    assert list(segment_lines(tmp_path / "model", lines, batch_size=8, n_process=2)) == one  # a Path: loaded here
     with pytest.raises(ValueError, match="n_process must be a whole number >= 1, got 0"):
         list(segment_lines(str(tmp_path / "model"), lines, n_process=0))
 

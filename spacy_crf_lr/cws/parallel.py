@@ -8,6 +8,7 @@ from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.context import BaseContext
+from pathlib import Path
 from typing import TYPE_CHECKING, Deque, Generator, Iterator, List, Optional, Sequence, Tuple, Union
 
 from threadpoolctl import threadpool_limits
@@ -17,7 +18,7 @@ from .whitespace import split_words
 if TYPE_CHECKING:
     from spacy.language import Language
 
-Pipeline = Union[str, "Language"]  # a pipeline's directory or package name, or a loaded pipeline
+Pipeline = Union[str, Path, "Language"]  # a pipeline's directory or package name, or a loaded pipeline
 
 CHUNKS_PER_WORKER = 2  # chunks queued per worker: enough to keep it busy, few enough to bound memory
 MIN_CHUNK = 16  # lines: the smallest chunk, handed out last
@@ -88,7 +89,7 @@ def _init_worker(model: Pipeline, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent ends the workers
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's handler, inherited by fork, is not for workers
     _die_with_parent(parent)
-    if isinstance(model, str):
+    if isinstance(model, (str, Path)):
         try:
             import spacy
 
@@ -150,7 +151,7 @@ def chunk_spans(n_lines: int, batch_size: int, n_process: int) -> Iterator[Tuple
 
 def _load(model: Pipeline) -> "Language":
     """The pipeline itself: loaded from its path or package name if not loaded yet."""
-    if isinstance(model, str):
+    if isinstance(model, (str, Path)):
         import spacy
 
         return spacy.load(model)
@@ -167,7 +168,7 @@ def words_in_workers(
     context = fork_context()
     if context is not None:
         model = _load(model)
-    elif not isinstance(model, str):
+    elif not isinstance(model, (str, Path)):
         raise ValueError(
             f"a loaded pipeline can be shared with worker processes only where they fork (Linux), not on "
             f"{sys.platform}: give its directory or package name instead"
