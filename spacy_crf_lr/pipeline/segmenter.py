@@ -62,6 +62,7 @@ mix = false
 dictionary_length = 4
 unseen_dropout = 0.02
 dictionary_dropout = 0.1
+embed_dropout = false
 
 [model.tok2vec.encode]
 @architectures = "spacy.MaxoutWindowEncoder.v2"
