@@ -81,6 +81,15 @@ def fork_context() -> Optional[BaseContext]:
     return multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
 
 
+def _load(model: Pipeline) -> "Language":
+    """The pipeline itself: loaded from its path or package name if not loaded yet."""
+    if isinstance(model, (str, Path)):
+        import spacy
+
+        return spacy.load(model)
+    return model
+
+
 def _init_worker(model: Pipeline, parent: int) -> None:
     """Take the pipeline inherited from the parent, or load it once per worker from its path or name. A failure
     is kept and reported with the first chunk: an initializer that raises only breaks the pool, and the cause
@@ -89,15 +98,10 @@ def _init_worker(model: Pipeline, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent ends the workers
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's handler, inherited by fork, is not for workers
     _die_with_parent(parent)
-    if isinstance(model, (str, Path)):
-        try:
-            import spacy
-
-            _worker_nlp = spacy.load(model)
-        except Exception as err:
-            _worker_error = f"{type(err).__name__}: {err}"
-    else:
-        _worker_nlp = model
+    try:
+        _worker_nlp = _load(model)
+    except Exception as err:
+        _worker_error = f"{type(err).__name__}: {err}"
     # One BLAS thread a worker (the workers already share out the CPUs; more only spin). After the imports:
     # threadpoolctl limits the libraries loaded so far.
     threadpool_limits(1)
@@ -147,15 +151,6 @@ def chunk_spans(n_lines: int, batch_size: int, n_process: int) -> Iterator[Tuple
         end = min(n_lines, start + min(batch_size, max(MIN_CHUNK, left_per_chunk)))
         yield start, end
         start = end
-
-
-def _load(model: Pipeline) -> "Language":
-    """The pipeline itself: loaded from its path or package name if not loaded yet."""
-    if isinstance(model, (str, Path)):
-        import spacy
-
-        return spacy.load(model)
-    return model
 
 
 def words_in_workers(
