@@ -9,6 +9,7 @@ from spacy.tokens import Doc
 from spacy.training import Example
 
 from spacy_crf_lr.cws.corpus import make_example
+from spacy_crf_lr.cws.partial import UNKNOWN_SPANS
 from spacy_crf_lr.cws.scorer import SegmentationScorer
 from spacy_crf_lr.cws.words import MERGES_PER_BLOCK, char_tags, merge_words, word_starts
 
@@ -56,6 +57,46 @@ def test_character_straddling_a_word_boundary_has_no_tag():
     predicted = Doc(nlp.vocab, words=["中", "国人", "的"], spaces=[False] * 3)
     reference = Doc(nlp.vocab, words=["中国", "人的"], spaces=[False] * 2)
     assert char_tags(Example(predicted, reference)) == ["B", None, "E"]
+
+
+def per_token_tags(predicted: Doc, reference: Doc, unknown) -> list:
+    """char_tags' rule token by token: None in an unknown stretch or across a word boundary, S for a space."""
+    spans = [(w.idx, w.idx + len(w)) for w in reference]
+    tags = []
+    for token in predicted:
+        start, end = token.idx, token.idx + len(token)
+        if any(a < end and start < b for a, b in unknown):
+            tags.append(None)
+        elif token.is_space:
+            tags.append("S")
+        else:
+            word = next(((a, b) for a, b in spans if a <= start < b), None)
+            if word is None or end > word[1]:
+                tags.append(None)
+            else:
+                tags.append(("S" if end == word[1] else "B") if start == word[0] else ("E" if end == word[1] else "M"))
+    return tags
+
+
+def test_bmes_tags_equal_a_per_token_reading():
+    nlp = spacy.blank("zh")
+    rng = random.Random(5)
+    for _ in range(200):
+        words = [rng.choice(WORDS + [" ", "ab", "　"]) for _ in range(rng.randint(0, 8))]
+        text = "".join(words)
+        reference = Doc(nlp.vocab, words=words or [], spaces=[False] * len(words))
+        cut = sorted(rng.sample(range(1, len(text)), min(len(text) - 1, rng.randint(0, 3)))) if len(text) > 1 else []
+        pieces = [text[a:b] for a, b in zip([0] + cut, cut + [len(text)])] if text else []
+        predicted = Doc(nlp.vocab, words=pieces, spaces=[False] * len(pieces))  # some tokens straddle words
+        unknown = []
+        if words and rng.random() < 0.3:
+            i = rng.randrange(len(words))
+            reference.spans[UNKNOWN_SPANS] = [reference[i : i + 1]]
+            unknown = [(reference[i].idx, reference[i].idx + len(reference[i]))]
+        assert char_tags(Example(predicted, reference)) == per_token_tags(predicted, reference, unknown), (
+            words,
+            pieces,
+        )
 
 
 def test_whitespace_never_joins_a_word():

@@ -1,12 +1,11 @@
 """Words on character-tokenized Docs: BMES tags from reference words, word starts from tags,
 and character tokens turned into words (merged in place, or as a new Doc)."""
 
-from bisect import bisect_right
 from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy
 import regex
-from spacy.attrs import IDX, IS_SPACE, ORTH, SPACY
+from spacy.attrs import IDX, IS_SPACE, LENGTH, ORTH, SPACY
 from spacy.tokens import Doc
 from spacy.training import Example
 
@@ -89,24 +88,25 @@ def char_tags(example: Example) -> List[Optional[str]]:
     """BMES tag of each token of example.predicted from the reference words, by
     character offsets; None for a token that straddles a word boundary or lies in a stretch
     of unknown segmentation (the reference's span group UNKNOWN_SPANS, see cws/partial.py)."""
-    words = example.reference
-    starts = [t.idx for t in words]
-    unknown = sorted((span.start_char, span.end_char) for span in words.spans.get(UNKNOWN_SPANS, []))
-    unknown_starts = [start for start, _ in unknown]
-    tags: List[Optional[str]] = []
-    for token in example.predicted:
-        start, end = token.idx, token.idx + len(token)
-        u = bisect_right(unknown_starts, start) - 1
-        if unknown and (u >= 0 and start < unknown[u][1] or u + 1 < len(unknown) and unknown[u + 1][0] < end):
-            tags.append(None)
-            continue
-        w = bisect_right(starts, start) - 1
-        if w < 0 or end > words[w].idx + len(words[w]) or token.is_space:
-            tags.append("S" if token.is_space else None)
-            continue
-        word_start, word_end = words[w].idx, words[w].idx + len(words[w])
-        tags.append(("S" if end == word_end else "B") if start == word_start else ("E" if end == word_end else "M"))
-    return _join_clusters(example.predicted, tags)
+    tokens = example.predicted.to_array([IDX, LENGTH, IS_SPACE]).reshape(-1, 3).astype("int64")
+    starts, ends, space = tokens[:, 0], tokens[:, 0] + tokens[:, 1], tokens[:, 2].astype(bool)
+    words = example.reference.to_array([IDX, LENGTH]).reshape(-1, 2).astype("int64")
+    tags = numpy.full(len(tokens), None, dtype=object)
+    if len(words):
+        w = numpy.maximum(numpy.searchsorted(words[:, 0], starts, side="right") - 1, 0)
+        word_start, word_end = words[w, 0], words[w, 0] + words[w, 1]
+        inside = (word_start <= starts) & (ends <= word_end)
+        letters = numpy.array(["M", "E", "B", "S"], dtype=object)
+        tags[inside] = letters[(2 * (starts == word_start) + (ends == word_end))[inside]]
+    tags[space] = "S"
+    unknown = sorted((span.start_char, span.end_char) for span in example.reference.spans.get(UNKNOWN_SPANS, []))
+    if unknown:
+        bounds = numpy.array(unknown, dtype="int64")
+        u = numpy.searchsorted(bounds[:, 0], starts, side="right") - 1
+        in_stretch = (u >= 0) & (starts < bounds[numpy.maximum(u, 0), 1])
+        next_start = numpy.append(bounds[:, 0], numpy.iinfo("int64").max)[u + 1]
+        tags[in_stretch | (next_start < ends)] = None
+    return _join_clusters(example.predicted, tags.tolist())
 
 
 def _join_clusters(doc: Doc, tags: List[Optional[str]]) -> List[Optional[str]]:
