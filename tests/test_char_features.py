@@ -9,7 +9,7 @@ from conftest import assert_windows_segment_as_whole, tiny_char_tok2vec
 from thinc.api import fix_random_seed, set_dropout_rate
 
 from spacy_crf_lr.cws.corpus import make_example
-from spacy_crf_lr.ml.features import CharEmbedV2, CharEmbedV3, fit_char_features
+from spacy_crf_lr.ml.features import CharEmbedV2, CharEmbedV3, fit_char_features, training_bigrams
 from spacy_crf_lr.ml.key_embed import KeyEmbed
 from spacy_crf_lr.ml.keys import char_keys
 from spacy_crf_lr.ml.lexicon import learn_lexicon, match_masks
@@ -84,6 +84,50 @@ def test_unseen_characters_are_keyed_by_their_script():
     assert (after[:, 1] == before[:, 1]).all()  # the script column itself does not change
 
 
+def test_training_bigrams_count_each_doc_with_its_edges():
+    nlp = spacy.blank("zh")
+    rng = random.Random(3)
+    texts = ["".join(rng.choice("中国人民ab1") for _ in range(rng.randint(0, 9))) for _ in range(300)]
+    docs = [nlp.make_doc(text) for text in texts]
+    counts: dict = {}
+    for text in texts:
+        norms = [char_keys(char)[0] for char in text]
+        for pair in zip(["<"] + norms, norms + [">"]):
+            if pair != ("<", ">"):
+                counts[pair] = counts.get(pair, 0) + 1
+    model = CharEmbedV2(width=8, rows=50, bigram_rows=50)
+    features = features_layer(model)
+    for min_count in (1, 3, 40):
+        known = set(training_bigrams(iter(docs), min_count).tolist())
+        for text in texts[:50]:
+            left, right = features.predict([nlp.make_doc(text)])[0][:, 2:4].T.tolist()
+            pairs = list(zip(["<"] + [char_keys(c)[0] for c in text], [char_keys(c)[0] for c in text] + [">"]))
+            for key, pair in zip(left + right[-1:], pairs):
+                assert (key in known) == (counts[pair] >= min_count), (text, pair, min_count)
+    assert len(training_bigrams([], 1)) == 0
+
+
+def test_rare_bigrams_are_keyed_by_their_scripts():
+    nlp = spacy.blank("zh")
+    docs = [nlp.make_doc(text) for text in ["中国人民", "中国银行", "今天AB"]]
+    plain, rare = (
+        CharEmbedV2(width=8, rows=50, bigram_rows=50),
+        CharEmbedV2(width=8, rows=50, bigram_rows=50, bigram_min_count=2),
+    )
+    for model in (plain, rare):
+        fit_char_features(model, ["中国", "人民", "中国", "银行", "今天", "AB"] * 2, docs=docs)
+    assert len(features_layer(plain).attrs["known_bigrams"]) == 0
+    assert len(features_layer(rare).attrs["known_bigrams"]) == 2  # <edge>中 and 中国, seen twice
+    doc = [nlp.make_doc("中国人银行民A")]
+    before, after = features_layer(plain).predict(doc)[0], features_layer(rare).predict(doc)[0]
+    assert (after[:, :2] == before[:, :2]).all()  # the character and script columns do not change
+    assert after[0, 2] == before[0, 2] and after[0, 3] == before[0, 3]  # <edge>中, 中国: seen twice
+    han_han = {after[i, 3] for i in range(1, 5)}  # 国人 (seen once), 人银, 银行, 行民 (never seen)
+    assert len(han_han) == 1 and not han_han & set(before[:, 3].tolist())
+    assert after[5, 3] == after[6, 2] not in han_han  # 民A: another pair of scripts
+    assert after[6, 3] not in (after[6, 2], before[6, 3])  # A<edge>, never seen
+
+
 def test_full_width_and_ascii_share_keys():
     nlp = spacy.blank("zh")
     model = CharEmbedV2(width=8, rows=50, bigram_rows=50, dictionary_length=3)
@@ -113,6 +157,8 @@ def test_unseen_dropout_only_in_training():
         (CharEmbedV2, {"dictionary_length": 17}),
         (CharEmbedV2, {"unseen_dropout": 1.0}),
         (CharEmbedV2, {"dictionary_dropout": -0.1}),
+        (CharEmbedV2, {"bigram_min_count": -1}),
+        (CharEmbedV2, {"bigram_min_count": 1.5}),
         (CharEmbedV3, {"dictionary_length": 8}),
         (CharEmbedV3, {"dictionary_dropout": 1.0}),
     ],
@@ -217,6 +263,24 @@ def test_segmenter_learns_and_saves_the_lexicon(trained_lexicon, tmp_path):
     text = "中国人民银行的发展很快。鑫"
     assert [t.text for t in loaded(text)] == [t.text for t in nlp(text)]
     assert loaded(text).text == text
+
+
+def test_segmenter_learns_and_saves_the_known_bigrams(tmp_path):
+    nlp = spacy.blank("zh")
+    tok2vec = tiny_char_tok2vec("spacy_crf_lr.CharEmbed.v2", dictionary_length=4, bigram_min_count=2)
+    nlp.add_pipe("crf_segmenter", config={"model": {"tok2vec": tok2vec}})
+    rng = random.Random(0)
+    examples = [make_example(nlp, [rng.choice(WORDS) for _ in range(rng.randint(3, 10))]) for _ in range(60)]
+    optimizer = nlp.initialize(lambda: examples)
+    nlp.update(examples, sgd=optimizer)
+    layer = features_layer(nlp.get_pipe("crf_segmenter").model)
+    expected = training_bigrams((eg.predicted for eg in examples), 2)
+    assert len(expected) > 10 and (layer.attrs["known_bigrams"] == expected).all()
+    nlp.to_disk(tmp_path / "model")
+    loaded = spacy.load(tmp_path / "model")
+    assert (features_layer(loaded.get_pipe("crf_segmenter").model).attrs["known_bigrams"] == expected).all()
+    text = "中国人民银行的发展很快。鑫犇"
+    assert [t.text for t in loaded(text)] == [t.text for t in nlp(text)]
 
 
 def test_a_long_doc_in_windows_is_segmented_as_a_whole(trained_lexicon, monkeypatch):

@@ -26,6 +26,8 @@ __all__ = [
     "hash_string",
 ]
 UNSEEN = numpy.uint64(hash_string("<unseen>"))
+UNSEEN_BIGRAM = numpy.uint64(hash_string("<unseen bigram>"))
+KEY_BATCH = 2000  # docs keyed at a time when counting the training bigrams
 
 
 def CharFeatures(bigrams: bool) -> Model[List[Doc], List[Ints2d]]:
@@ -85,11 +87,14 @@ def LexiconFeatures(
     unseen_dropout: float,
     dictionary_dropout: float = 0.0,
     joint_dictionary: bool = False,
+    bigram_min_count: int = 0,
 ) -> Model[List[Doc], List[Ints2d]]:
     """Docs → per token uint64 keys [norm, script(, left bigram, right bigram)(, dictionary starts, dictionary
     ends)]. A character not seen in training (attr "known_chars", set by fit_char_features) is keyed by its
     script alone, in the bigrams too; in training a share `unseen_dropout` of the characters is treated as
-    unseen, so that those keys are learned. The dictionary columns are bit masks of the lengths (2 ..
+    unseen, so that those keys are learned. With bigram_min_count ≥ 1, a bigram seen fewer times in the
+    training text (attr "known_bigrams") is keyed by its two characters' scripts alone; the training text's
+    rarer bigrams teach those keys. The dictionary columns are bit masks of the lengths (2 ..
     dictionary_length) of the training words (attr "words") that start / end at the token; in training each
     batch hides a share `dictionary_dropout` of the words, so that the model also learns words it has no entry
     for. joint_dictionary: one column, starts | ends << (dictionary_length - 1), instead of two."""
@@ -102,7 +107,9 @@ def LexiconFeatures(
             "unseen_dropout": unseen_dropout,
             "dictionary_dropout": dictionary_dropout,
             "joint_dictionary": joint_dictionary,
+            "bigram_min_count": bigram_min_count,
             "known_chars": EMPTY_KEYS,
+            "known_bigrams": EMPTY_KEYS,
             "words": EMPTY_KEYS,
         },
     )
@@ -118,7 +125,7 @@ def _lexicon_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Lis
     features = numpy.where(unseen, scripts ^ UNSEEN, norms)
     columns = [features, scripts]
     if model.attrs["bigrams"]:
-        columns += _bigrams(features, starts, lasts)
+        columns += _known_bigrams(model, features, scripts, starts, lasts)
     length = model.attrs["dictionary_length"]
     if length >= 2:
         if is_train and model.attrs["dictionary_dropout"]:
@@ -132,6 +139,45 @@ def _lexicon_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Lis
     return _split(model, columns, starts), lambda d_output: []
 
 
+def _known_bigrams(
+    model: Model, features: numpy.ndarray, scripts: numpy.ndarray, starts: numpy.ndarray, lasts: numpy.ndarray
+) -> List[numpy.ndarray]:
+    """The bigram columns, a bigram not in attr "known_bigrams" keyed by its scripts (when that is not empty)."""
+    bigrams = _bigrams(features, starts, lasts)
+    known = model.attrs["known_bigrams"]
+    if not len(known):
+        return bigrams
+    script_pairs = _bigrams(scripts, starts, lasts)
+    return [
+        numpy.where(contains(known, keys), keys, pairs ^ UNSEEN_BIGRAM) for keys, pairs in zip(bigrams, script_pairs)
+    ]
+
+
+def training_bigrams(docs: Iterable[Doc], min_count: int) -> numpy.ndarray:
+    """Sorted keys of the bigrams (the features' keys, doc edges included) seen at least min_count times in docs."""
+    counts: List[Tuple[numpy.ndarray, numpy.ndarray]] = []
+    for batch in _batches(docs, KEY_BATCH):
+        keys, starts, lasts = _batch_keys(batch)
+        left, right = _bigrams(keys[:, 0], starts, lasts)
+        counts.append(numpy.unique(numpy.concatenate([left, right[lasts[lasts >= starts]]]), return_counts=True))
+    if not counts:
+        return EMPTY_KEYS
+    unique, inverse = numpy.unique(numpy.concatenate([keys for keys, _ in counts]), return_inverse=True)
+    totals = numpy.bincount(inverse.reshape(-1), weights=numpy.concatenate([n for _, n in counts]))
+    return unique[totals >= min_count].astype("uint64")
+
+
+def _batches(docs: Iterable[Doc], size: int) -> Iterable[List[Doc]]:
+    batch: List[Doc] = []
+    for doc in docs:
+        batch.append(doc)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def lexicon_layers(model: Model) -> List[Model]:
     """The lexicon_features layers of model."""
     return [node for node in model.walk() if node.name == "lexicon_features"]
@@ -142,15 +188,20 @@ def dictionary_layers(model: Model) -> List[Model]:
     return [layer for layer in lexicon_layers(model) if layer.attrs["dictionary_length"] >= 2]
 
 
-def fit_char_features(model: Model, words: Iterable[str], *, min_count: int = 2) -> None:
+def fit_char_features(model: Model, words: Iterable[str], *, docs: Iterable[Doc] = (), min_count: int = 2) -> None:
     """Tell each lexicon_features layer in model the characters and words of the training data (`words`: the
-    reference tokens' texts, read only if model has such a layer; dictionary words need min_count occurrences)."""
+    reference tokens' texts, read only if model has such a layer; dictionary words need min_count occurrences)
+    and, for a layer with bigram_min_count, the bigrams of the training `docs` (character tokens, as predicted)."""
     layers = lexicon_layers(model)
     word_list = list(words) if layers else []
+    min_counts = {layer.attrs["bigram_min_count"] for layer in layers} - {0}
+    doc_list = list(docs) if min_counts else []
+    bigrams = {count: training_bigrams(doc_list, count) for count in min_counts}
     for layer in layers:
         chars, word_keys = learn_lexicon(word_list, min_count=min_count, max_length=layer.attrs["dictionary_length"])
         layer.attrs["known_chars"] = chars
         layer.attrs["words"] = word_keys
+        layer.attrs["known_bigrams"] = bigrams.get(layer.attrs["bigram_min_count"], EMPTY_KEYS)
 
 
 def check_lexicon(model: Model, setting: str) -> None:
@@ -181,18 +232,25 @@ def CharEmbedV2(
     unseen_dropout: float = 0.0,
     dictionary_dropout: float = 0.0,
     embed_dropout: bool = False,
+    bigram_min_count: int = 0,
 ) -> Model[List[Doc], List[Floats2d]]:
     """CharEmbed.v1's embeddings with two more things learned from the training data: characters never seen
     in training embedded by their script (with `unseen_dropout` to learn those rows), and, if
     dictionary_length ≥ 2, which training words of 2 .. dictionary_length characters start and end at each
     character (the dictionary features of feature-based segmenters such as pkuseg; `dictionary_dropout`: the
     share of them hidden from each training batch). `embed_dropout`: [training] dropout also drops dimensions
-    of each table's vectors, as in spaCy's MultiHashEmbed (off: only the layers above get it)."""
+    of each table's vectors, as in spaCy's MultiHashEmbed (off: only the layers above get it). `bigram_min_count`
+    (0: off): a bigram seen fewer times in training is embedded by its characters' scripts, as an unseen
+    character is."""
     _check_lexicon_settings("CharEmbed.v2", dictionary_length, 16, unseen_dropout, dictionary_dropout)
+    if isinstance(bigram_min_count, bool) or not isinstance(bigram_min_count, int) or bigram_min_count < 0:
+        raise ValueError(f"CharEmbed.v2: bigram_min_count must be an integer ≥ 0 (0: off), got {bigram_min_count!r}")
     row_counts = [rows, 256] + ([bigram_rows, bigram_rows] if bigrams else [])
     if dictionary_length:
         row_counts += [4 << (dictionary_length - 1)] * 2  # bit masks of dictionary_length - 1 bits
-    features = LexiconFeatures(bigrams, dictionary_length, unseen_dropout, dictionary_dropout)
+    features = LexiconFeatures(
+        bigrams, dictionary_length, unseen_dropout, dictionary_dropout, bigram_min_count=bigram_min_count
+    )
     return _embed(features, row_counts, width, mix, embed_dropout=embed_dropout)
 
 

@@ -78,6 +78,10 @@ class CRFPipe(TrainablePipe):
         check_setting("probabilities", probabilities, (True, False))
         # The one home of the labels and the scheme; the CRF layer is told them at initialize and load.
         self._emission_gaps: Optional[EmissionGaps] = None  # set by the first update (see _record_emission_gaps)
+        # tokens of one pass over the training examples (counted at initialize) and tokens updated on since,
+        # reported to an optimizer whose rates fall by epochs (spacy_crf_lr.Adam.v1 `epochs`)
+        self._epoch_tokens = 0
+        self._tokens_trained = 0
         self.cfg = {
             "labels": [],
             "scheme": scheme,
@@ -294,6 +298,7 @@ class CRFPipe(TrainablePipe):
         if self._emission_gaps is None:
             self._emission_gaps = EmissionGaps()
         set_dropout_rate(self.model, drop)
+        self._tokens_trained += sum(len(eg.predicted) for eg in examples)
         scores, backprop = self.model.begin_update([eg.predicted for eg in examples])
         loss, d_scores = self.get_loss(examples, scores)
         backprop(d_scores)
@@ -317,7 +322,12 @@ class CRFPipe(TrainablePipe):
             self.add_label(label)
         self._require_labels()
         self._configure_crf()
-        fit_char_features(self.model, (token.text for eg in get_examples() for token in eg.reference))
+        fit_char_features(
+            self.model,
+            (token.text for eg in get_examples() for token in eg.reference),
+            docs=(eg.predicted for eg in get_examples()),
+        )
+        self._epoch_tokens, self._tokens_trained = sum(len(eg.predicted) for eg in get_examples()), 0
         n_tag_samples = None if self.model.get_ref("crf").attrs["init_transitions"] == "counts" else 10
         eye = cast(Floats2d, numpy.eye(len(self.labels), dtype="float32"))  # thinc's type for it, as asarray2f wants
         _, ids = self._gold_ids(list(islice(get_examples(), n_tag_samples)))
@@ -355,10 +365,14 @@ class CRFPipe(TrainablePipe):
         return scores
 
     def finish_update(self, sgd) -> None:
-        """Update the model; an optimizer with CRF groups (spacy_crf_lr.Adam.v1) first learns this CRF layer."""
+        """Update the model; an optimizer with CRF groups (spacy_crf_lr.Adam.v1) first learns this CRF layer and,
+        after initialize, how many passes over the training examples this component has been updated on."""
         register = getattr(sgd, "register_crf_layers", None)
         if register is not None:
             register(self.model)
+        report = getattr(sgd, "report_epochs", None)
+        if report is not None and self._epoch_tokens:
+            report(self.name, self._tokens_trained / self._epoch_tokens)
         super().finish_update(sgd)
 
     # ----- serialization: every part named on failure, the CRF layer kept in step with the labels -----
