@@ -10,6 +10,7 @@ from thinc.optimizers import ADAM_DEFAULTS, FloatOrSeq
 from thinc.types import FloatsXd
 
 from ..crf.layer import CRF_PARAM_NAMES
+from .sparse_rows import LazyAverages, TableState, is_table, lazy_adam
 
 Rate = Union[float, Iterator[float]]
 
@@ -57,9 +58,10 @@ class _Rate:
 class CRFAdam(Optimizer):
     """thinc's Adam where each parameter is updated at its group's rate: the CRF layer's own
     parameters at `crf_lr`, a parameter whose name matches a `param_lrs` pattern at that pattern's
-    rate (first match wins), everything else at `learn_rate`. All rates may be schedules."""
+    rate (first match wins), everything else at `learn_rate`. All rates may be schedules. With
+    sparse_tables, embedding tables are updated row-wise (sparse_rows.lazy_adam)."""
 
-    __slots__ = ["_crf", "_groups", "_crf_ids", "_group_of", "_seen", "_checked"]
+    __slots__ = ["_crf", "_groups", "_crf_ids", "_group_of", "_seen", "_checked", "_tables", "_epochs", "_done"]
 
     def __init__(
         self,
@@ -67,9 +69,18 @@ class CRFAdam(Optimizer):
         *,
         crf_lr: Optional[FloatOrSeq] = None,
         param_lrs: Optional[Dict[str, FloatOrSeq]] = None,
+        sparse_tables: bool = False,
+        epochs: Optional[float] = None,
         **kwargs,
     ):
         super().__init__(learn_rate, use_radam=False, **kwargs)
+        if epochs is not None and not (isinstance(epochs, Real) and not isinstance(epochs, bool) and epochs > 0):
+            raise ValueError(f"epochs must be a number > 0 (passes over the training data) or null, got {epochs!r}.")
+        self._epochs = None if epochs is None else float(epochs)
+        self._done: Dict[str, float] = {}  # passes over the training data, by reporting component
+        self._tables: Optional[Dict[Tuple[int, str], TableState]] = {} if sparse_tables else None
+        if self._tables is not None and self.averages is not None:
+            self.averages = LazyAverages(self._tables)
         self._crf = None if crf_lr is None else _Rate(crf_lr, "crf_lr")
         self._groups: List[Tuple[re.Pattern, _Rate]] = []
         for pattern, rate in (param_lrs or {}).items():
@@ -92,6 +103,19 @@ class CRFAdam(Optimizer):
     def param_lrs(self) -> Dict[str, float]:
         """The current rate of each `param_lrs` pattern."""
         return {pattern.pattern: rate.value for pattern, rate in self._groups}
+
+    def report_epochs(self, source: str, done: float) -> None:
+        """Note that component `source` has been updated on `done` passes over its training examples
+        (CRFPipe reports this at each update once it has been initialized)."""
+        self._done[source] = done
+
+    @property
+    def epoch_factor(self) -> float:
+        """What the rates are multiplied by now: 1 - passes done / `epochs` (0 at the end), 1 without `epochs`
+        or before any report."""
+        if self._epochs is None or not self._done:
+            return 1.0
+        return max(0.0, 1.0 - max(self._done.values()) / self._epochs)
 
     def register_crf_layers(self, model: Model) -> None:
         """Give the CRF layers found in `model` (by their node ids) `crf_lr`. CRFPipe calls this
@@ -134,14 +158,21 @@ class CRFAdam(Optimizer):
     def __call__(self, key: Tuple[int, str], weights: FloatsXd, gradient: FloatsXd, *, lr_scale: float = 1.0):
         if not self._checked:
             self._seen.add(key[1])
-        if self._crf is None and not self._groups:
-            return super().__call__(key, weights, gradient, lr_scale=lr_scale)
+        update = super().__call__
+        if self._tables is not None and len(gradient) and is_table(key, weights):
+            update = self._update_rows
+        if self._crf is None and not self._groups and self._epochs is None:
+            return update(key, weights, gradient, lr_scale=lr_scale)
         body_lr = self.learn_rate
-        self.learn_rate = self.rate_for(key)  # Adam and the weight decay both read learn_rate
+        self.learn_rate = self.rate_for(key) * self.epoch_factor  # Adam and the weight decay both read learn_rate
         try:
-            return super().__call__(key, weights, gradient, lr_scale=lr_scale)
+            return update(key, weights, gradient, lr_scale=lr_scale)
         finally:
             self.learn_rate = body_lr
+
+    def _update_rows(self, key: Tuple[int, str], weights: FloatsXd, gradient: FloatsXd, *, lr_scale: float = 1.0):
+        assert self._tables is not None
+        return lazy_adam(self, self._tables, key, weights, gradient, lr_scale)
 
 
 def layer_rates(learn_rate: float, decay: float, n_layers: int, prefix: str = r"encoder\.layer\.") -> Dict[str, float]:
@@ -169,11 +200,17 @@ def Adam(
     grad_clip: FloatOrSeq = ADAM_DEFAULTS["grad_clip"],
     L2_is_weight_decay: bool = bool(ADAM_DEFAULTS["L2_is_weight_decay"]),
     use_averages: bool = True,
+    sparse_tables: bool = False,
+    epochs: Optional[float] = None,
 ) -> CRFAdam:
     """thinc's Adam.v1 plus `crf_lr` (number or schedule; null = learn_rate) for the CRF's transition,
     start and end scores, `param_lrs` (regex over parameter names -> rate or schedule; first match
-    wins) and `layer_decay` with `n_layers` (a numeric learn_rate times decay per transformer layer
-    below the top, appended after param_lrs)."""
+    wins), `layer_decay` with `n_layers` (a numeric learn_rate times decay per transformer layer
+    below the top, appended after param_lrs) and `sparse_tables`: each step updates only the rows of an
+    embedding table (HashEmbed, KeyEmbed) that have a gradient (lazy Adam: the other rows keep their moments;
+    weight decay reaches updated rows only), with the same parameter averages. `epochs`: all rates also fall
+    linearly to 0 over this many passes over the training data, as the CRF components count them (set
+    [training] max_epochs to match; null: only the rates' own schedules)."""
     if isinstance(learn_rate, (Real, str)):
         _check_rate(learn_rate, "learn_rate", allow_zero=True)
     groups = dict(param_lrs or {})
@@ -195,4 +232,6 @@ def Adam(
         grad_clip=grad_clip,
         L2_is_weight_decay=L2_is_weight_decay,
         use_averages=use_averages,
+        sparse_tables=sparse_tables,
+        epochs=epochs,
     )

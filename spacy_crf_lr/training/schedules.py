@@ -1,0 +1,17 @@
+"""`spacy_crf_lr.warmup.v1`: a learning rate that rises linearly from 0 and then stays, for an optimizer
+whose rates fall by epochs (spacy_crf_lr.Adam.v1 `epochs`)."""
+
+from itertools import count
+from typing import Iterator
+
+from thinc.api import registry
+
+
+@registry.schedules("spacy_crf_lr.warmup.v1")
+def warmup(initial_rate: float, warmup_steps: int) -> Iterator[float]:
+    """initial_rate × step / warmup_steps for the first warmup_steps steps (as warmup_linear.v1), then initial_rate."""
+    if not initial_rate > 0 or isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or warmup_steps < 0:
+        raise ValueError(
+            f"warmup needs initial_rate > 0 and warmup_steps an integer ≥ 0, got {initial_rate!r}, {warmup_steps!r}."
+        )
+    return (initial_rate * min(1.0, step / max(1, warmup_steps)) for step in count())
