@@ -128,6 +128,23 @@ def test_rare_bigrams_are_keyed_by_their_scripts():
     assert after[6, 3] not in (after[6, 2], before[6, 3])  # A<edge>, never seen
 
 
+def test_bigram_dropout_keys_bigrams_by_their_scripts_only_in_training():
+    nlp = spacy.blank("zh")
+    model = CharEmbedV2(width=8, rows=50, bigram_rows=50, bigram_min_count=1, bigram_dropout=0.5)
+    docs = [nlp.make_doc("".join(WORDS) * 3)]
+    fit_char_features(model, WORDS * 2, docs=docs)
+    features = features_layer(model)
+    predicted = features.predict(docs)[0][:, 2:4]
+    assert (features.predict(docs)[0][:, 2:4] == predicted).all()
+    fix_random_seed(0)
+    trained = features(docs, is_train=True)[0][0][:, 2:4]
+    dropped = trained != predicted
+    assert 0.35 < dropped.mean() < 0.65
+    features.attrs["known_bigrams"] = numpy.array([1], dtype="uint64")  # now no bigram of the doc is known
+    by_scripts = features.predict(docs)[0][:, 2:4]
+    assert (trained[dropped] == by_scripts[dropped]).all() and len(set(by_scripts.ravel().tolist())) < 10
+
+
 def test_full_width_and_ascii_share_keys():
     nlp = spacy.blank("zh")
     model = CharEmbedV2(width=8, rows=50, bigram_rows=50, dictionary_length=3)
@@ -159,6 +176,7 @@ def test_unseen_dropout_only_in_training():
         (CharEmbedV2, {"dictionary_dropout": -0.1}),
         (CharEmbedV2, {"bigram_min_count": -1}),
         (CharEmbedV2, {"bigram_min_count": 1.5}),
+        (CharEmbedV2, {"bigram_dropout": 1.0}),
         (CharEmbedV3, {"dictionary_length": 8}),
         (CharEmbedV3, {"dictionary_dropout": 1.0}),
     ],

@@ -88,16 +88,18 @@ def LexiconFeatures(
     dictionary_dropout: float = 0.0,
     joint_dictionary: bool = False,
     bigram_min_count: int = 0,
+    bigram_dropout: float = 0.0,
 ) -> Model[List[Doc], List[Ints2d]]:
     """Docs → per token uint64 keys [norm, script(, left bigram, right bigram)(, dictionary starts, dictionary
     ends)]. A character not seen in training (attr "known_chars", set by fit_char_features) is keyed by its
     script alone, in the bigrams too; in training a share `unseen_dropout` of the characters is treated as
     unseen, so that those keys are learned. With bigram_min_count ≥ 1, a bigram seen fewer times in the
     training text (attr "known_bigrams") is keyed by its two characters' scripts alone; the training text's
-    rarer bigrams teach those keys. The dictionary columns are bit masks of the lengths (2 ..
-    dictionary_length) of the training words (attr "words") that start / end at the token; in training each
-    batch hides a share `dictionary_dropout` of the words, so that the model also learns words it has no entry
-    for. joint_dictionary: one column, starts | ends << (dictionary_length - 1), instead of two."""
+    rarer bigrams teach those keys, and so does `bigram_dropout`: the share of bigrams so keyed in training.
+    The dictionary columns are bit masks of the lengths (2 .. dictionary_length) of the training words (attr
+    "words") that start / end at the token; in training each batch hides a share `dictionary_dropout` of the
+    words, so that the model also learns words it has no entry for. joint_dictionary: one column,
+    starts | ends << (dictionary_length - 1), instead of two."""
     return Model(
         "lexicon_features",
         _lexicon_forward,
@@ -108,6 +110,7 @@ def LexiconFeatures(
             "dictionary_dropout": dictionary_dropout,
             "joint_dictionary": joint_dictionary,
             "bigram_min_count": bigram_min_count,
+            "bigram_dropout": bigram_dropout,
             "known_chars": EMPTY_KEYS,
             "known_bigrams": EMPTY_KEYS,
             "words": EMPTY_KEYS,
@@ -125,7 +128,7 @@ def _lexicon_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Lis
     features = numpy.where(unseen, scripts ^ UNSEEN, norms)
     columns = [features, scripts]
     if model.attrs["bigrams"]:
-        columns += _known_bigrams(model, features, scripts, starts, lasts)
+        columns += _known_bigrams(model, features, scripts, starts, lasts, is_train)
     length = model.attrs["dictionary_length"]
     if length >= 2:
         if is_train and model.attrs["dictionary_dropout"]:
@@ -140,17 +143,27 @@ def _lexicon_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Lis
 
 
 def _known_bigrams(
-    model: Model, features: numpy.ndarray, scripts: numpy.ndarray, starts: numpy.ndarray, lasts: numpy.ndarray
+    model: Model,
+    features: numpy.ndarray,
+    scripts: numpy.ndarray,
+    starts: numpy.ndarray,
+    lasts: numpy.ndarray,
+    is_train: bool,
 ) -> List[numpy.ndarray]:
-    """The bigram columns, a bigram not in attr "known_bigrams" keyed by its scripts (when that is not empty)."""
+    """The bigram columns, a bigram not in attr "known_bigrams" (when that is not empty) or, in training, a share
+    bigram_dropout of them keyed by its scripts."""
     bigrams = _bigrams(features, starts, lasts)
-    known = model.attrs["known_bigrams"]
-    if not len(known):
+    known, dropout = model.attrs["known_bigrams"], model.attrs["bigram_dropout"] if is_train else 0.0
+    if not len(known) and not dropout:
         return bigrams
     script_pairs = _bigrams(scripts, starts, lasts)
-    return [
-        numpy.where(contains(known, keys), keys, pairs ^ UNSEEN_BIGRAM) for keys, pairs in zip(bigrams, script_pairs)
-    ]
+    columns = []
+    for keys, pairs in zip(bigrams, script_pairs):
+        unseen = ~contains(known, keys) if len(known) else numpy.zeros(keys.shape, dtype=bool)
+        if dropout:
+            unseen |= numpy.random.random_sample(len(keys)) < dropout
+        columns.append(numpy.where(unseen, pairs ^ UNSEEN_BIGRAM, keys))
+    return columns
 
 
 def training_bigrams(docs: Iterable[Doc], min_count: int) -> numpy.ndarray:
@@ -233,6 +246,7 @@ def CharEmbedV2(
     dictionary_dropout: float = 0.0,
     embed_dropout: bool = False,
     bigram_min_count: int = 0,
+    bigram_dropout: float = 0.0,
 ) -> Model[List[Doc], List[Floats2d]]:
     """CharEmbed.v1's embeddings with two more things learned from the training data: characters never seen
     in training embedded by their script (with `unseen_dropout` to learn those rows), and, if
@@ -241,15 +255,22 @@ def CharEmbedV2(
     share of them hidden from each training batch). `embed_dropout`: [training] dropout also drops dimensions
     of each table's vectors, as in spaCy's MultiHashEmbed (off: only the layers above get it). `bigram_min_count`
     (0: off): a bigram seen fewer times in training is embedded by its characters' scripts, as an unseen
-    character is."""
+    character is; `bigram_dropout`: the share of bigrams so keyed in training, so that those keys are learned."""
     _check_lexicon_settings("CharEmbed.v2", dictionary_length, 16, unseen_dropout, dictionary_dropout)
+    if not 0.0 <= bigram_dropout < 1.0:
+        raise ValueError(f"CharEmbed.v2: bigram_dropout must be in [0, 1), got {bigram_dropout}")
     if isinstance(bigram_min_count, bool) or not isinstance(bigram_min_count, int) or bigram_min_count < 0:
         raise ValueError(f"CharEmbed.v2: bigram_min_count must be an integer ≥ 0 (0: off), got {bigram_min_count!r}")
     row_counts = [rows, 256] + ([bigram_rows, bigram_rows] if bigrams else [])
     if dictionary_length:
         row_counts += [4 << (dictionary_length - 1)] * 2  # bit masks of dictionary_length - 1 bits
     features = LexiconFeatures(
-        bigrams, dictionary_length, unseen_dropout, dictionary_dropout, bigram_min_count=bigram_min_count
+        bigrams,
+        dictionary_length,
+        unseen_dropout,
+        dictionary_dropout,
+        bigram_min_count=bigram_min_count,
+        bigram_dropout=bigram_dropout,
     )
     return _embed(features, row_counts, width, mix, embed_dropout=embed_dropout)
 

@@ -64,6 +64,7 @@ unseen_dropout = 0.02
 dictionary_dropout = 0.1
 embed_dropout = false
 bigram_min_count = 0
+bigram_dropout = 0.0
 
 [model.tok2vec.encode]
 @architectures = "spacy.MaxoutWindowEncoder.v2"
