@@ -3,6 +3,7 @@
 import io
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -15,7 +16,15 @@ from conftest import ROOT, TOY_WORDS
 from spacy_crf_lr.cli import main
 from spacy_crf_lr.cws.atomic import atomic_write
 from spacy_crf_lr.cws.bakeoff import score_files
-from spacy_crf_lr.cws.parallel import MIN_CHUNK, WorkerError, chunk_spans, segment_lines, usable_processes
+from spacy_crf_lr.cws.parallel import (
+    MIN_CHUNK,
+    WORKER_DIED,
+    WorkerError,
+    _submit,
+    chunk_spans,
+    segment_lines,
+    usable_processes,
+)
 from spacy_crf_lr.cws.segment_file import with_progress
 
 OLD = "an earlier run's output\n"
@@ -175,9 +184,26 @@ def test_killed_worker_stops_the_run_with_one_error(tiny_segmenter, long_input, 
     killed = time.monotonic()
     stdout, stderr = proc.communicate(timeout=60)
     assert time.monotonic() - killed < 20
-    assert proc.returncode == 2
+    assert proc.returncode == 2, stderr
     assert stderr == "error: a worker process died (killed, or out of memory?); the run was stopped\n"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_chunk_queued_after_a_worker_died_is_the_same_error():
+    """The pool may learn of a dead worker while a chunk is being queued rather than awaited (a race seen under
+    load in the test above): that is the same WorkerError, not a BrokenProcessPool traceback."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        with pytest.raises(BrokenProcessPool):
+            executor.submit(os._exit, 1).result(timeout=60)
+        with pytest.raises(WorkerError, match=re.escape(WORKER_DIED)):
+            _submit(executor, ["中国"], 1)
+    finally:
+        executor.shutdown(wait=True)
 
 
 def test_model_that_fails_to_load_for_the_workers_stops_with_its_cause(tmp_path):

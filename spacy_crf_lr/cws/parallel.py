@@ -23,6 +23,7 @@ Pipeline = Union[str, Path, "Language"]  # a pipeline's directory or package nam
 CHUNKS_PER_WORKER = 2  # chunks queued per worker: enough to keep it busy, few enough to bound memory
 MIN_CHUNK = 16  # lines: the smallest chunk, handed out last
 PR_SET_PDEATHSIG = 1  # Linux prctl option: a signal for this process when its parent dies
+WORKER_DIED = "a worker process died (killed, or out of memory?); the run was stopped"
 
 _worker_nlp = None  # the pipeline of this worker process
 _worker_error: Optional[str] = None  # why this worker could not load the pipeline
@@ -114,6 +115,14 @@ def _words_of_chunk(lines: Sequence[str], batch_size: int) -> List[List[str]]:
     return words_of(_worker_nlp, lines, batch_size)
 
 
+def _submit(executor: ProcessPoolExecutor, lines: Sequence[str], batch_size: int) -> Future:
+    """Queue a chunk of lines; a pool that a dead worker broke is a WorkerError, as in _result."""
+    try:
+        return executor.submit(_words_of_chunk, lines, batch_size)
+    except BrokenProcessPool:
+        raise WorkerError(WORKER_DIED) from None
+
+
 def _result(future: Future) -> List[List[str]]:
     """A chunk's words, or a WorkerError naming why the worker failed."""
     try:
@@ -121,7 +130,7 @@ def _result(future: Future) -> List[List[str]]:
     except WorkerError:
         raise
     except BrokenProcessPool:
-        raise WorkerError("a worker process died (killed, or out of memory?); the run was stopped") from None
+        raise WorkerError(WORKER_DIED) from None
     except Exception as err:
         raise WorkerError(f"a worker process failed: {type(err).__name__}: {err}") from None
 
@@ -176,14 +185,14 @@ def words_in_workers(
     finished = False
     try:
         for start, end in spans:
-            pending.append(executor.submit(_words_of_chunk, lines[start:end], batch_size))
+            pending.append(_submit(executor, lines[start:end], batch_size))
             if len(pending) == CHUNKS_PER_WORKER * n_process:
                 break
         while pending:
             words = _result(pending.popleft())
             following = next(spans, None)
             if following is not None:
-                pending.append(executor.submit(_words_of_chunk, lines[following[0] : following[1]], batch_size))
+                pending.append(_submit(executor, lines[following[0] : following[1]], batch_size))
             yield from words
         finished = True
     finally:
