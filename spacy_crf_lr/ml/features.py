@@ -6,7 +6,7 @@ from typing import Callable, Iterable, List, Tuple, cast
 import numpy
 from spacy.attrs import ORTH
 from spacy.tokens import Doc
-from spacy.util import registry
+from spacy.util import minibatch, registry
 from thinc.api import HashEmbed, Maxout, Model, add, chain, concatenate, with_array
 from thinc.types import Floats2d, Ints2d
 
@@ -153,7 +153,8 @@ def _known_bigrams(
     """The bigram columns, a bigram not in attr "known_bigrams" (when that is not empty) or, in training, a share
     bigram_dropout of them keyed by its scripts."""
     bigrams = _bigrams(features, starts, lasts)
-    known, dropout = model.attrs["known_bigrams"], model.attrs["bigram_dropout"] if is_train else 0.0
+    known = model.attrs["known_bigrams"]
+    dropout = model.attrs["bigram_dropout"] if is_train else 0.0
     if not len(known) and not dropout:
         return bigrams
     script_pairs = _bigrams(scripts, starts, lasts)
@@ -169,7 +170,7 @@ def _known_bigrams(
 def training_bigrams(docs: Iterable[Doc], min_count: int) -> numpy.ndarray:
     """Sorted keys of the bigrams (the features' keys, doc edges included) seen at least min_count times in docs."""
     counts: List[Tuple[numpy.ndarray, numpy.ndarray]] = []
-    for batch in _batches(docs, KEY_BATCH):
+    for batch in minibatch(docs, KEY_BATCH):
         keys, starts, lasts = _batch_keys(batch)
         left, right = _bigrams(keys[:, 0], starts, lasts)
         counts.append(numpy.unique(numpy.concatenate([left, right[lasts[lasts >= starts]]]), return_counts=True))
@@ -178,17 +179,6 @@ def training_bigrams(docs: Iterable[Doc], min_count: int) -> numpy.ndarray:
     unique, inverse = numpy.unique(numpy.concatenate([keys for keys, _ in counts]), return_inverse=True)
     totals = numpy.bincount(inverse.reshape(-1), weights=numpy.concatenate([n for _, n in counts]))
     return unique[totals >= min_count].astype("uint64")
-
-
-def _batches(docs: Iterable[Doc], size: int) -> Iterable[List[Doc]]:
-    batch: List[Doc] = []
-    for doc in docs:
-        batch.append(doc)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def lexicon_layers(model: Model) -> List[Model]:
