@@ -2,7 +2,7 @@
 the parameter averages of the other rows are caught up exactly when they are read."""
 
 import math
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 from thinc.backends import get_array_ops
 from thinc.types import FloatsXd
@@ -22,29 +22,27 @@ def average_decay(step: int) -> float:
 
 
 class TableState:
-    """One table's moments, and for its averages the step each row was last brought up to date at and the
-    running sum of log decays (log_decay[t] = sum over updates 1..t), so that rows left alone for k updates
-    are brought up to date in one step, as if each of those updates had moved them."""
+    """One table's moments, and for its averages the running sum of the log decays of its updates and, per row,
+    that sum when the row was last brought up to date, so that rows left alone for k updates are brought up to
+    date in one step, as if each of those updates had moved them."""
 
     def __init__(self, weights: FloatsXd, averaged: bool):
         ops = get_array_ops(weights)
         self.mom1 = ops.alloc2f(*weights.shape)
         self.mom2 = ops.alloc2f(*weights.shape)
-        self.synced = ops.xp.zeros((weights.shape[0],), dtype="int64") if averaged else None
-        self.log_decay: List[float] = [0.0]
+        self.log_decay = 0.0
+        self.synced = ops.xp.zeros((weights.shape[0],), dtype="float64") if averaged else None
         self.weights = weights  # the table the last update moved; its other rows are unchanged since
 
     def catch_up(self, average: FloatsXd, rows: Optional[Any] = None) -> None:
         """Bring the averages of `rows` (all when None) up to the last update, with their weights unchanged
         since they were last brought up to date."""
         assert self.synced is not None
-        xp = get_array_ops(average).xp
-        rows = xp.arange(average.shape[0]) if rows is None else rows
-        log_decay = xp.asarray(self.log_decay, dtype="float64")
-        scale = xp.exp(log_decay[-1] - log_decay[self.synced[rows]]).astype("float32")[:, None]
+        rows = slice(None) if rows is None else rows
+        scale = get_array_ops(average).xp.exp(self.log_decay - self.synced[rows]).astype("float32")[:, None]
         weights = self.weights[rows]
         average[rows] = weights + (average[rows] - weights) * scale
-        self.synced[rows] = len(self.log_decay) - 1
+        self.synced[rows] = self.log_decay
 
 
 class LazyAverages(dict):
@@ -99,7 +97,6 @@ def lazy_adam(
     rate = optimizer.learn_rate * lr_scale
     updated = weights[rows]
     if averages is not None and key in averages:
-        averages.stale.discard(key)
         state.catch_up(dict.__getitem__(averages, key), rows)  # up to the last update, with the old weights
     updated -= rate * math.sqrt(1.0 - b2**step) / (1.0 - b1**step) * mom1 / (xp.sqrt(mom2) + optimizer.eps)
     if optimizer.L2 != 0 and optimizer.L2_is_weight_decay:
@@ -110,9 +107,9 @@ def lazy_adam(
         if key not in averages:
             averages[key] = ops.alloc2f(*weights.shape)
         decay = average_decay(step)
-        state.log_decay.append(state.log_decay[-1] + math.log(decay))
+        state.log_decay += math.log(decay)
         average = dict.__getitem__(averages, key)
         average[rows] -= (1.0 - decay) * (average[rows] - updated)
-        state.synced[rows] = step
+        state.synced[rows] = state.log_decay
         averages.stale.add(key)
     return weights, gradient
