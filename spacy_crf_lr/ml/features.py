@@ -246,9 +246,7 @@ def CharEmbedV2(
     of each table's vectors, as in spaCy's MultiHashEmbed (off: only the layers above get it). `bigram_min_count`
     (0: off): a bigram seen fewer times in training is embedded by its characters' scripts, as an unseen
     character is; `bigram_dropout`: the share of bigrams so keyed in training, so that those keys are learned."""
-    _check_lexicon_settings("CharEmbed.v2", dictionary_length, 16, unseen_dropout, dictionary_dropout)
-    if not 0.0 <= bigram_dropout < 1.0:
-        raise ValueError(f"CharEmbed.v2: bigram_dropout must be in [0, 1), got {bigram_dropout}")
+    _check_lexicon_settings("CharEmbed.v2", dictionary_length, 16, unseen_dropout, dictionary_dropout, bigram_dropout)
     if isinstance(bigram_min_count, bool) or not isinstance(bigram_min_count, int) or bigram_min_count < 0:
         raise ValueError(f"CharEmbed.v2: bigram_min_count must be an integer ≥ 0 (0: off), got {bigram_min_count!r}")
     row_counts = [rows, 256] + ([bigram_rows, bigram_rows] if bigrams else [])
@@ -287,12 +285,22 @@ def CharEmbedV3(
 
 
 def _check_lexicon_settings(
-    name: str, dictionary_length: int, max_length: int, unseen_dropout: float, dictionary_dropout: float
+    name: str,
+    dictionary_length: int,
+    max_length: int,
+    unseen_dropout: float,
+    dictionary_dropout: float,
+    bigram_dropout: float = 0.0,
 ) -> None:
     """Raise naming the architecture and the bad setting."""
     if dictionary_length == 1 or dictionary_length > max_length:
         raise ValueError(f"{name}: dictionary_length must be 0 (off) or 2 .. {max_length}, got {dictionary_length}")
-    for setting, value in (("unseen_dropout", unseen_dropout), ("dictionary_dropout", dictionary_dropout)):
+    dropouts = {
+        "unseen_dropout": unseen_dropout,
+        "dictionary_dropout": dictionary_dropout,
+        "bigram_dropout": bigram_dropout,
+    }
+    for setting, value in dropouts.items():
         if not 0.0 <= value < 1.0:
             raise ValueError(f"{name}: {setting} must be in [0, 1), got {value}")
 
