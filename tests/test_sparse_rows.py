@@ -128,10 +128,11 @@ def test_warmup_rises_then_stays():
         registry.resolve({"s": {"@schedules": "spacy_crf_lr.warmup.v1", "initial_rate": 0.4, "warmup_steps": -1}})
 
 
-def test_a_segmenter_reports_the_passes_it_was_updated_on():
+@pytest.mark.parametrize("embed", ["spacy_crf_lr.CharEmbed.v1", "spacy_crf_lr.CharEmbed.v2"])  # without / with lexicon
+def test_a_segmenter_reports_the_passes_it_was_updated_on(embed):
     fix_random_seed(0)
     nlp = spacy.blank("zh")
-    nlp.add_pipe("crf_segmenter", config={"model": {"tok2vec": tiny_char_tok2vec("spacy_crf_lr.CharEmbed.v2")}})
+    nlp.add_pipe("crf_segmenter", config={"model": {"tok2vec": tiny_char_tok2vec(embed)}})
     rng = random.Random(0)
     examples = [make_example(nlp, [rng.choice(WORDS) for _ in range(rng.randint(3, 10))]) for _ in range(40)]
     optimizer = make_optimizer(learn_rate=0.01, epochs=4)

@@ -5,8 +5,9 @@ It predicts one label per token with a linear-chain CRF (or, with
 leaves what to do with the labels to subclasses.
 """
 
+from collections import deque
 from itertools import islice
-from typing import Callable, Dict, Iterable, List, Literal, Optional, Sequence, Set, Tuple, cast, get_args
+from typing import Callable, Dict, Iterable, Iterator, List, Literal, Optional, Sequence, Set, Tuple, cast, get_args
 
 import numpy
 import srsly
@@ -322,12 +323,10 @@ class CRFPipe(TrainablePipe):
             self.add_label(label)
         self._require_labels()
         self._configure_crf()
-        fit_char_features(
-            self.model,
-            (token.text for eg in get_examples() for token in eg.reference),
-            docs=(eg.predicted for eg in get_examples()),
-        )
-        self._epoch_tokens, self._tokens_trained = sum(len(eg.predicted) for eg in get_examples()), 0
+        self._epoch_tokens, self._tokens_trained = 0, 0
+        texts = self._counted_reference_texts(get_examples())
+        fit_char_features(self.model, texts, docs=(eg.predicted for eg in get_examples()))
+        deque(texts, maxlen=0)  # a model without character features did not read them: finish the count
         n_tag_samples = None if self.model.get_ref("crf").attrs["init_transitions"] == "counts" else 10
         eye = cast(Floats2d, numpy.eye(len(self.labels), dtype="float32"))  # thinc's type for it, as asarray2f wants
         _, ids = self._gold_ids(list(islice(get_examples(), n_tag_samples)))
@@ -336,6 +335,13 @@ class CRFPipe(TrainablePipe):
             raise ValueError(Errors.E923.format(name=self.name))
         label_sample = [self.model.ops.asarray2f(eye[x] * (x >= 0)[:, None]) for x in ids]  # unknown: zero row
         self.model.initialize(X=doc_sample, Y=label_sample or [self.model.ops.asarray2f(eye[:1])])
+
+    def _counted_reference_texts(self, examples: Iterable[Example]) -> Iterator[str]:
+        """The texts of the examples' reference tokens, adding each example's token count to _epoch_tokens on the
+        way (the size of one pass for an optimizer whose rates fall by epochs, without a pass of its own)."""
+        for eg in examples:
+            self._epoch_tokens += len(eg.predicted)
+            yield from (token.text for token in eg.reference)
 
     def _labels_in(self, examples: Iterable[Example]) -> List[str]:
         """Sorted gold labels found in the examples."""
