@@ -9,7 +9,13 @@ from conftest import assert_windows_segment_as_whole, tiny_char_tok2vec
 from thinc.api import fix_random_seed, set_dropout_rate
 
 from spacy_crf_lr.cws.corpus import make_example
-from spacy_crf_lr.ml.features import CharEmbedV2, CharEmbedV3, fit_char_features, training_bigrams
+from spacy_crf_lr.ml.features import (
+    CharEmbedV2,
+    CharEmbedV3,
+    add_lexicon_words,
+    fit_char_features,
+    training_bigrams,
+)
 from spacy_crf_lr.ml.key_embed import KeyEmbed
 from spacy_crf_lr.ml.keys import char_keys
 from spacy_crf_lr.ml.lexicon import learn_lexicon, match_masks
@@ -143,6 +149,43 @@ def test_bigram_dropout_keys_bigrams_by_their_scripts_only_in_training():
     features.attrs["known_bigrams"] = numpy.array([1], dtype="uint64")  # now no bigram of the doc is known
     by_scripts = features.predict(docs)[0][:, 2:4]
     assert (trained[dropped] == by_scripts[dropped]).all() and len(set(by_scripts.ravel().tolist())) < 10
+
+
+def test_leave_one_out_keys_rare_training_items_as_unseen_only_in_training():
+    nlp = spacy.blank("zh")
+    words = ["中国", "中国", "中国", "人民", "人民", "银行", "AB"]  # 中国 3 times, 人民 twice; 银, 行, A, B once
+    docs = [nlp.make_doc(text) for text in ["中国人民", "中国人民", "中国银行AB"]]
+    plain = CharEmbedV2(width=8, rows=50, bigram_rows=50, dictionary_length=2, bigram_min_count=1)
+    held_out = CharEmbedV2(
+        width=8, rows=50, bigram_rows=50, dictionary_length=2, bigram_min_count=1, leave_one_out=True
+    )
+    for model in (plain, held_out):
+        fit_char_features(model, words, docs=docs)
+    layer = features_layer(held_out)
+    assert len(features_layer(plain).attrs["train_words"]) == 0
+    assert (layer.attrs["words"] == features_layer(plain).attrs["words"]).all()  # 中国, 人民: seen twice
+    assert len(layer.attrs["words"]) == 2 and len(layer.attrs["train_words"]) == 1  # only 中国 thrice
+    doc = nlp.make_doc("中国人民银行A鑫")
+    predicted = layer.predict([doc])[0]
+    assert (predicted == features_layer(plain).predict([doc])[0]).all()  # outside training nothing changes
+    trained = layer([doc], is_train=True)[0][0]
+    unseen_chars = trained[:, 0] != predicted[:, 0]
+    assert unseen_chars.tolist() == [False] * 4 + [True, True, True, False]  # 银 行 A seen once; 鑫 never
+    assert (trained[4:6, 0] == layer.predict([nlp.make_doc("鑫鑫")])[0][:, 0]).all()  # keyed by script
+    assert predicted[2, 4] == 1 and trained[2, 4] == 0  # 人民 starts a dictionary word, but not in training
+    assert predicted[0, 4] == trained[0, 4] == 1  # 中国 does in both
+    han_han = layer.predict([nlp.make_doc("鑫犇")])[0][0, 3]  # the right bigram key of two unseen Han characters
+    # right bigrams 中国 (seen 3 times), 国人 (2), 人民 (2), 民银 (0), 银行 (1): keyed by script if seen < 1 / < 2
+    assert [k == han_han for k in predicted[:5, 3]] == [False, False, False, True, False]
+    assert [k == han_han for k in trained[:5, 3]] == [False, False, False, True, True]
+
+
+def test_leave_one_out_words_added_by_the_user_count_in_training_too():
+    model = CharEmbedV2(width=8, rows=50, bigram_rows=50, dictionary_length=3, leave_one_out=True)
+    fit_char_features(model, ["中国", "中国"])
+    add_lexicon_words(model, ["鑫犇"])
+    layer = features_layer(model)
+    assert len(layer.attrs["words"]) == 2 and len(layer.attrs["train_words"]) == 1
 
 
 def test_full_width_and_ascii_share_keys():
@@ -283,9 +326,11 @@ def test_segmenter_learns_and_saves_the_lexicon(trained_lexicon, tmp_path):
     assert loaded(text).text == text
 
 
-def test_segmenter_learns_and_saves_the_known_bigrams(tmp_path):
+def test_segmenter_learns_and_saves_the_known_and_held_out_bigrams(tmp_path):
     nlp = spacy.blank("zh")
-    tok2vec = tiny_char_tok2vec("spacy_crf_lr.CharEmbed.v2", dictionary_length=4, bigram_min_count=2)
+    tok2vec = tiny_char_tok2vec(
+        "spacy_crf_lr.CharEmbed.v2", dictionary_length=4, bigram_min_count=2, leave_one_out=True
+    )
     nlp.add_pipe("crf_segmenter", config={"model": {"tok2vec": tok2vec}})
     rng = random.Random(0)
     examples = [make_example(nlp, [rng.choice(WORDS) for _ in range(rng.randint(3, 10))]) for _ in range(60)]
@@ -293,10 +338,14 @@ def test_segmenter_learns_and_saves_the_known_bigrams(tmp_path):
     nlp.update(examples, sgd=optimizer)
     layer = features_layer(nlp.get_pipe("crf_segmenter").model)
     expected = training_bigrams((eg.predicted for eg in examples), 2)
-    assert len(expected) > 10 and (layer.attrs["known_bigrams"] == expected).all()
+    held_out = training_bigrams((eg.predicted for eg in examples), 3)
+    assert len(expected) > len(held_out) > 10 and (layer.attrs["known_bigrams"] == expected).all()
+    assert (layer.attrs["train_bigrams"] == held_out).all()
     nlp.to_disk(tmp_path / "model")
     loaded = spacy.load(tmp_path / "model")
-    assert (features_layer(loaded.get_pipe("crf_segmenter").model).attrs["known_bigrams"] == expected).all()
+    loaded_layer = features_layer(loaded.get_pipe("crf_segmenter").model)
+    assert (loaded_layer.attrs["known_bigrams"] == expected).all()
+    assert (loaded_layer.attrs["train_bigrams"] == held_out).all()
     text = "中国人民银行的发展很快。鑫犇"
     assert [t.text for t in loaded(text)] == [t.text for t in nlp(text)]
 

@@ -89,6 +89,7 @@ def LexiconFeatures(
     joint_dictionary: bool = False,
     bigram_min_count: int = 0,
     bigram_dropout: float = 0.0,
+    leave_one_out: bool = False,
 ) -> Model[List[Doc], List[Ints2d]]:
     """Docs → per token uint64 keys [norm, script(, left bigram, right bigram)(, dictionary starts, dictionary
     ends)]. A character not seen in training (attr "known_chars", set by fit_char_features) is keyed by its
@@ -99,7 +100,10 @@ def LexiconFeatures(
     The dictionary columns are bit masks of the lengths (2 .. dictionary_length) of the training words (attr
     "words") that start / end at the token; in training each batch hides a share `dictionary_dropout` of the
     words, so that the model also learns words it has no entry for. joint_dictionary: one column,
-    starts | ends << (dictionary_length - 1), instead of two."""
+    starts | ends << (dictionary_length - 1), instead of two. leave_one_out: in training, the characters, words
+    and bigrams counted are those the training text would hold without one occurrence (attrs "train_chars",
+    "train_words", "train_bigrams": one more occurrence needed), so that a training occurrence of a rare one is
+    keyed as the unseen ones of new text are."""
     return Model(
         "lexicon_features",
         _lexicon_forward,
@@ -111,15 +115,21 @@ def LexiconFeatures(
             "joint_dictionary": joint_dictionary,
             "bigram_min_count": bigram_min_count,
             "bigram_dropout": bigram_dropout,
+            "leave_one_out": leave_one_out,
             "known_chars": EMPTY_KEYS,
             "known_bigrams": EMPTY_KEYS,
             "words": EMPTY_KEYS,
+            "train_chars": EMPTY_KEYS,
+            "train_bigrams": EMPTY_KEYS,
+            "train_words": EMPTY_KEYS,
         },
     )
 
 
 def _lexicon_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Ints2d], Callable]:
-    known, words = model.attrs["known_chars"], model.attrs["words"]
+    held_out = is_train and model.attrs["leave_one_out"]
+    known = model.attrs["train_chars" if held_out else "known_chars"]
+    words = model.attrs["train_words" if held_out else "words"]
     keys, starts, lasts = _batch_keys(docs)
     norms, scripts = keys[:, 0], keys[:, 2]
     unseen = ~contains(known, norms) if len(known) else numpy.zeros(norms.shape, dtype=bool)
@@ -128,7 +138,8 @@ def _lexicon_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Lis
     features = numpy.where(unseen, scripts ^ UNSEEN, norms)
     columns = [features, scripts]
     if model.attrs["bigrams"]:
-        columns += _known_bigrams(model, features, scripts, starts, lasts, is_train)
+        known_bigrams = model.attrs["train_bigrams" if held_out else "known_bigrams"]
+        columns += _known_bigrams(model, known_bigrams, features, scripts, starts, lasts, is_train)
     length = model.attrs["dictionary_length"]
     if length >= 2:
         if is_train and model.attrs["dictionary_dropout"]:
@@ -144,16 +155,16 @@ def _lexicon_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Lis
 
 def _known_bigrams(
     model: Model,
+    known: numpy.ndarray,
     features: numpy.ndarray,
     scripts: numpy.ndarray,
     starts: numpy.ndarray,
     lasts: numpy.ndarray,
     is_train: bool,
 ) -> List[numpy.ndarray]:
-    """The bigram columns, a bigram not in attr "known_bigrams" (when that is not empty) or, in training, a share
+    """The bigram columns, a bigram not in `known` (when that is not empty) or, in training, a share
     bigram_dropout of them keyed by its scripts."""
     bigrams = _bigrams(features, starts, lasts)
-    known = model.attrs["known_bigrams"]
     dropout = model.attrs["bigram_dropout"] if is_train else 0.0
     if not len(known) and not dropout:
         return bigrams
@@ -169,16 +180,22 @@ def _known_bigrams(
 
 def training_bigrams(docs: Iterable[Doc], min_count: int) -> numpy.ndarray:
     """Sorted keys of the bigrams (the features' keys, doc edges included) seen at least min_count times in docs."""
+    unique, totals = bigram_counts(docs)
+    return unique[totals >= min_count]
+
+
+def bigram_counts(docs: Iterable[Doc]) -> Tuple[numpy.ndarray, numpy.ndarray]:
+    """Sorted keys of the bigrams (the features' keys, doc edges included) in docs, and how often each occurs."""
     counts: List[Tuple[numpy.ndarray, numpy.ndarray]] = []
     for batch in minibatch(docs, KEY_BATCH):
         keys, starts, lasts = _batch_keys(batch)
         left, right = _bigrams(keys[:, 0], starts, lasts)
         counts.append(numpy.unique(numpy.concatenate([left, right[lasts[lasts >= starts]]]), return_counts=True))
     if not counts:
-        return EMPTY_KEYS
+        return EMPTY_KEYS, numpy.zeros((0,), dtype="int64")
     unique, inverse = numpy.unique(numpy.concatenate([keys for keys, _ in counts]), return_inverse=True)
     totals = numpy.bincount(inverse.reshape(-1), weights=numpy.concatenate([n for _, n in counts]))
-    return unique[totals >= min_count].astype("uint64")
+    return unique.astype("uint64"), totals.astype("int64")
 
 
 def lexicon_layers(model: Model) -> List[Model]:
@@ -194,17 +211,27 @@ def dictionary_layers(model: Model) -> List[Model]:
 def fit_char_features(model: Model, words: Iterable[str], *, docs: Iterable[Doc] = (), min_count: int = 2) -> None:
     """Tell each lexicon_features layer in model the characters and words of the training data (`words`: the
     reference tokens' texts, read only if model has such a layer; dictionary words need min_count occurrences)
-    and, for a layer with bigram_min_count, the bigrams of the training `docs` (character tokens, as predicted)."""
+    and, for a layer with bigram_min_count, the bigrams of the training `docs` (character tokens, as predicted);
+    for a layer with leave_one_out, also those seen once more (see LexiconFeatures)."""
     layers = lexicon_layers(model)
     word_list = list(words) if layers else []
-    min_counts = {layer.attrs["bigram_min_count"] for layer in layers} - {0}
-    doc_list = list(docs) if min_counts else []
-    bigrams = {count: training_bigrams(doc_list, count) for count in min_counts}
+    counted = any(layer.attrs["bigram_min_count"] for layer in layers)
+    bigram_keys, bigram_totals = bigram_counts(docs if counted else [])
+
+    def bigrams_seen(times: int) -> numpy.ndarray:
+        return bigram_keys[bigram_totals >= times] if times else EMPTY_KEYS
+
     for layer in layers:
-        chars, word_keys = learn_lexicon(word_list, min_count=min_count, max_length=layer.attrs["dictionary_length"])
-        layer.attrs["known_chars"] = chars
-        layer.attrs["words"] = word_keys
-        layer.attrs["known_bigrams"] = bigrams.get(layer.attrs["bigram_min_count"], EMPTY_KEYS)
+        length, bigram_min_count = layer.attrs["dictionary_length"], layer.attrs["bigram_min_count"]
+        layer.attrs["known_chars"], layer.attrs["words"] = learn_lexicon(
+            word_list, min_count=min_count, max_length=length
+        )
+        layer.attrs["known_bigrams"] = bigrams_seen(bigram_min_count)
+        if layer.attrs["leave_one_out"]:
+            layer.attrs["train_chars"], layer.attrs["train_words"] = learn_lexicon(
+                word_list, min_count=min_count + 1, max_length=length, char_min_count=2
+            )
+            layer.attrs["train_bigrams"] = bigrams_seen(bigram_min_count and bigram_min_count + 1)
 
 
 def check_lexicon(model: Model, setting: str) -> None:
@@ -222,6 +249,8 @@ def add_lexicon_words(model: Model, words: Iterable[str]) -> None:
     for layer in dictionary_layers(model):
         keys = dictionary_keys(words, layer.attrs["dictionary_length"])
         layer.attrs["words"] = numpy.union1d(layer.attrs["words"], keys)
+        if layer.attrs["leave_one_out"]:
+            layer.attrs["train_words"] = numpy.union1d(layer.attrs["train_words"], keys)
 
 
 @registry.architectures("spacy_crf_lr.CharEmbed.v2")
@@ -237,6 +266,7 @@ def CharEmbedV2(
     embed_dropout: bool = False,
     bigram_min_count: int = 0,
     bigram_dropout: float = 0.0,
+    leave_one_out: bool = False,
 ) -> Model[List[Doc], List[Floats2d]]:
     """CharEmbed.v1's embeddings with two more things learned from the training data: characters never seen
     in training embedded by their script (with `unseen_dropout` to learn those rows), and, if
@@ -245,7 +275,9 @@ def CharEmbedV2(
     share of them hidden from each training batch). `embed_dropout`: [training] dropout also drops dimensions
     of each table's vectors, as in spaCy's MultiHashEmbed (off: only the layers above get it). `bigram_min_count`
     (0: off): a bigram seen fewer times in training is embedded by its characters' scripts, as an unseen
-    character is; `bigram_dropout`: the share of bigrams so keyed in training, so that those keys are learned."""
+    character is; `bigram_dropout`: the share of bigrams so keyed in training, so that those keys are learned.
+    `leave_one_out`: in training, a character, dictionary word or (with bigram_min_count) bigram is taken as
+    seen only if the training text holds it once more than needed, as if this occurrence were new text."""
     _check_lexicon_settings("CharEmbed.v2", dictionary_length, 16, unseen_dropout, dictionary_dropout, bigram_dropout)
     if isinstance(bigram_min_count, bool) or not isinstance(bigram_min_count, int) or bigram_min_count < 0:
         raise ValueError(f"CharEmbed.v2: bigram_min_count must be an integer ≥ 0 (0: off), got {bigram_min_count!r}")
@@ -259,6 +291,7 @@ def CharEmbedV2(
         dictionary_dropout,
         bigram_min_count=bigram_min_count,
         bigram_dropout=bigram_dropout,
+        leave_one_out=leave_one_out,
     )
     return _embed(features, row_counts, width, mix, embed_dropout=embed_dropout)
 

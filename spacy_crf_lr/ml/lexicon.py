@@ -59,11 +59,17 @@ def dictionary_keys(words: Iterable[str], max_length: int) -> numpy.ndarray:
     return numpy.unique(numpy.array([word_key(w) for w in kept], dtype="uint64"))
 
 
-def learn_lexicon(words: Iterable[str], *, min_count: int, max_length: int) -> Tuple[numpy.ndarray, numpy.ndarray]:
-    """Sorted norm keys of the characters seen in `words`, and sorted keys of the words of 2 .. max_length
-    characters seen at least min_count times."""
+def learn_lexicon(
+    words: Iterable[str], *, min_count: int, max_length: int, char_min_count: int = 1
+) -> Tuple[numpy.ndarray, numpy.ndarray]:
+    """Sorted norm keys of the characters seen at least char_min_count times in `words`, and sorted keys of the
+    words of 2 .. max_length characters seen at least min_count times."""
     word_counts = Counter(words)
-    chars = {char for word in word_counts for char in word if not char.isspace()}
+    char_counts: Counter = Counter()
+    for word, count in word_counts.items():
+        for char in word:
+            char_counts[char] += count
+    chars = [char for char, count in char_counts.items() if count >= char_min_count and not char.isspace()]
     char_array = numpy.unique(numpy.array([char_keys(char)[0] for char in chars], dtype="uint64"))
     frequent = [word for word, count in word_counts.items() if count >= min_count]
     return char_array, dictionary_keys(frequent, max_length)

@@ -65,6 +65,7 @@ dictionary_dropout = 0.1
 embed_dropout = false
 bigram_min_count = 0
 bigram_dropout = 0.0
+leave_one_out = false
 
 [model.tok2vec.encode]
 @architectures = "spacy.MaxoutWindowEncoder.v2"
