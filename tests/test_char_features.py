@@ -180,6 +180,13 @@ def test_leave_one_out_keys_rare_training_items_as_unseen_only_in_training():
     assert [k == han_han for k in trained[:5, 3]] == [False, False, False, True, True]
 
 
+def test_characters_are_counted_by_their_norm():
+    once_each = ["Ａ", "A", "鑫"]  # full-width and ASCII A share a norm key: seen twice together
+    chars, _ = learn_lexicon(once_each, min_count=2, max_length=2, char_min_count=2)
+    assert chars.tolist() == [char_keys("A")[0]]
+    assert len(learn_lexicon(once_each, min_count=2, max_length=2)[0]) == 2
+
+
 def test_leave_one_out_words_added_by_the_user_count_in_training_too():
     model = CharEmbedV2(width=8, rows=50, bigram_rows=50, dictionary_length=3, leave_one_out=True)
     fit_char_features(model, ["中国", "中国"])

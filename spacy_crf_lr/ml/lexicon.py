@@ -62,14 +62,16 @@ def dictionary_keys(words: Iterable[str], max_length: int) -> numpy.ndarray:
 def learn_lexicon(
     words: Iterable[str], *, min_count: int, max_length: int, char_min_count: int = 1
 ) -> Tuple[numpy.ndarray, numpy.ndarray]:
-    """Sorted norm keys of the characters seen at least char_min_count times in `words`, and sorted keys of the
-    words of 2 .. max_length characters seen at least min_count times."""
+    """Sorted norm keys of the characters seen at least char_min_count times in `words` (counted by norm key, so
+    full-width and ASCII forms count together), and sorted keys of the words of 2 .. max_length characters seen
+    at least min_count times."""
     word_counts = Counter(words)
-    char_counts: Counter = Counter()
+    norm_counts: Counter = Counter()
     for word, count in word_counts.items():
         for char in word:
-            char_counts[char] += count
-    chars = [char for char, count in char_counts.items() if count >= char_min_count and not char.isspace()]
-    char_array = numpy.unique(numpy.array([char_keys(char)[0] for char in chars], dtype="uint64"))
+            if not char.isspace():
+                norm_counts[char_keys(char)[0]] += count
+    norms = [norm for norm, count in norm_counts.items() if count >= char_min_count]
+    char_array = numpy.unique(numpy.array(norms, dtype="uint64"))
     frequent = [word for word, count in word_counts.items() if count >= min_count]
     return char_array, dictionary_keys(frequent, max_length)
