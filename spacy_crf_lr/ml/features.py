@@ -231,7 +231,7 @@ def fit_char_features(model: Model, words: Iterable[str], *, docs: Iterable[Doc]
             layer.attrs["train_chars"], layer.attrs["train_words"] = learn_lexicon(
                 word_list, min_count=min_count + 1, max_length=length, char_min_count=2
             )
-            layer.attrs["train_bigrams"] = bigrams_seen(bigram_min_count and bigram_min_count + 1)
+            layer.attrs["train_bigrams"] = bigrams_seen(bigram_min_count + 1) if bigram_min_count else EMPTY_KEYS
 
 
 def check_lexicon(model: Model, setting: str) -> None:
