@@ -13,6 +13,7 @@ figures). Models and pkuseg: trained with the last 2% of the training lines held
 
 import argparse
 import datetime
+import shlex
 import tempfile
 from pathlib import Path
 
@@ -98,7 +99,7 @@ def main() -> None:
     pk = f" --pkuseg-pku {args.pkuseg_pku} --pkuseg-sxu {args.pkuseg_sxu}" if args.pkuseg_pku else ""
     print(
         f"reproduce: python bench/bench_accuracy.py --ours-pku {args.ours_pku} --ours-sxu {args.ours_sxu} "
-        f"--label {args.label}{pk}{' --no-jieba' if args.no_jieba else ''}"
+        f"--label {shlex.quote(args.label)}{pk}{' --no-jieba' if args.no_jieba else ''}"
     )
 
 

@@ -56,7 +56,7 @@ def test_a_trained_model_resumes_training_with_its_own_rates(trained_cnn):
     nlp = spacy.load(model)
     optimizer = nlp.resume_training()
     assert optimizer.learn_rate == pytest.approx(0.003)
-    assert nlp.config["training"]["optimizer"]["crf_lr"]["initial_rate"] == pytest.approx(0.02)
+    assert nlp.config["training"]["optimizer"]["crf_lr"]["initial_rate"] == pytest.approx(0.04)
 
 
 @pytest.mark.parametrize("config", ["cnn_crf.cfg", "model"])

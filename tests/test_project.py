@@ -76,7 +76,7 @@ def check_outputs(root, files, config, floor):
 
 def test_cnn_workflow(project):
     root, files = project
-    run_workflow(root, files, "--vars.max_steps", "300", "--vars.eval_frequency", "100")
+    run_workflow(root, files, "--vars.epochs", "20", "--vars.eval_frequency", "100")
     check_outputs(root, files, "cnn_crf", floor=0.75)
 
 
