@@ -15,6 +15,7 @@ _EXPORTS = {
     "CRFSegmenter": "spacy_crf_lr.pipeline.segmenter",
     "CRFAdam": "spacy_crf_lr.training.optimizer",
     "segment_lines": "spacy_crf_lr.cws.parallel",
+    "ensemble_pipeline": "spacy_crf_lr.pipeline.ensemble",
 }
 __all__ = ["__version__", *_EXPORTS]
 
