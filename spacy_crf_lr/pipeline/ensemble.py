@@ -35,6 +35,8 @@ def ensemble_pipeline(members: Sequence[Language], component: str = "crf_segment
     nlp = load_model_from_config(config, auto_fill=True, validate=True)
     nlp.from_bytes(members[0].to_bytes(exclude=[component]), exclude=[component, "config.cfg"])
     ensemble = cast(CRFPipe, nlp.get_pipe(component))
+    nlp.meta.pop("performance", None)  # pipeline 0's scores, not the ensemble's
+    nlp.meta["description"] = f"'{component}' averages {len(members)} trained pipelines (spacy_crf_lr ensemble)."
     fill_ensemble(ensemble.model, [pipe.model for pipe in pipes])
     ensemble.from_bytes(pipes[0].to_bytes(exclude=["model"]), exclude=["model"])  # settings, word lists
     return nlp
