@@ -9,6 +9,8 @@ import numpy
 import pytest
 import spacy
 from conftest import TOY_WORDS, python, tiny_char_tok2vec
+from spacy.tokens import Doc
+from spacy.training import Example
 from thinc.api import fix_random_seed
 
 from spacy_crf_lr.cws.corpus import make_example
@@ -140,3 +142,24 @@ def test_an_ensemble_config_trains_from_scratch():
     loaded.add_pipe("crf_segmenter", config={"model": model})
     loaded.from_bytes(nlp.to_bytes())
     assert words(loaded) == words(nlp)
+
+
+def tagger_pipeline(tok2vec: dict):
+    """A crf_tagger (after initialize) on a toy corpus of tagged words."""
+    nlp = spacy.blank("en")
+    if tok2vec["@architectures"] == "spacy.Tok2VecListener.v1":
+        nlp.add_pipe("tok2vec")
+    nlp.add_pipe("crf_tagger", config={"model": {"tok2vec": tok2vec}})
+    words = ["a", "b", "c", "a"]
+    examples = [Example(nlp.make_doc(" ".join(words)), Doc(nlp.vocab, words=words, tags=["X", "Y", "X", "Y"]))]
+    nlp.initialize(lambda: examples)
+    return nlp
+
+
+def test_crf_tagger_members_with_their_own_encoder_and_not_with_a_listener():
+    own = tagger_pipeline(tiny_char_tok2vec("spacy_crf_lr.CharEmbed.v1"))
+    twice = ensemble_pipeline([own, own], component="crf_tagger")
+    assert [t.tag_ for t in twice("a b c a")] == [t.tag_ for t in own("a b c a")]
+    shared = tagger_pipeline({"@architectures": "spacy.Tok2VecListener.v1", "width": 96, "upstream": "*"})
+    with pytest.raises(ValueError, match="reads a shared encoder"):
+        ensemble_pipeline([shared, shared], component="crf_tagger")

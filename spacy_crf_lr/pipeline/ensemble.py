@@ -52,6 +52,12 @@ def _crf_pipe(nlp: Language, component: str, index: int) -> CRFPipe:
             f"Component {component!r} of pipeline {index} is a {type(pipe).__name__}, not a crf_segmenter or "
             "crf_tagger."
         )
+    listeners = sorted({node.name for node in pipe.model.walk() if "listener" in node.name})
+    if listeners:
+        raise ValueError(
+            f"Component {component!r} of pipeline {index} reads a shared encoder ({', '.join(listeners)}): only "
+            "models with their own tok2vec can be ensembled."
+        )
     if not pipe.model.get_ref("crf").has_param("transitions"):
         raise ValueError(f"Component {component!r} of pipeline {index} is not trained (its CRF has no scores).")
     return pipe
