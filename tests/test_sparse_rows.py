@@ -124,6 +124,8 @@ def test_epochs_scale_every_rate_by_the_passes_left():
 def test_warmup_rises_then_stays():
     schedule = registry.resolve({"s": {"@schedules": "spacy_crf_lr.warmup.v1", "initial_rate": 0.4, "warmup_steps": 4}})
     assert [round(next(schedule["s"]), 6) for _ in range(7)] == [0.0, 0.1, 0.2, 0.3, 0.4, 0.4, 0.4]
+    at_once = registry.resolve({"s": {"@schedules": "spacy_crf_lr.warmup.v1", "initial_rate": 0.4, "warmup_steps": 0}})
+    assert [next(at_once["s"]) for _ in range(3)] == [0.4, 0.4, 0.4]  # no warmup: the rate from the first step
     with pytest.raises(ValueError, match="warmup_steps an integer"):
         registry.resolve({"s": {"@schedules": "spacy_crf_lr.warmup.v1", "initial_rate": 0.4, "warmup_steps": -1}})
 
