@@ -67,13 +67,17 @@ TINY = [
     "300",
     "--training.max_steps",
     "40",
+    "--training.max_epochs",
+    "0",
+    "--training.optimizer.epochs",
+    "null",
     "--training.eval_frequency",
     "20",
     "--vars.holdout",
     "0.1",
 ]
 LOGGER = ["--training.logger.@loggers", "spacy_crf_lr.CRFDiagnosticsLogger.v1"]
-# constant rates in place of cnn_crf.cfg's decaying schedules (warmup: rate 0 at step 0), to check the records
+# constant rates in place of cnn_crf.cfg's warmup schedules (rate 0 at step 0), to check the records
 CONSTANT_RATES = ["--training.optimizer.learn_rate", "0.002", "--training.optimizer.crf_lr", "0.02"]
 
 
