@@ -10,10 +10,11 @@ from thinc.types import Floats2d, FloatsXd
 from ..crf.chain_ops import ChainScores
 from ..crf.layer import CRF, CRF_PARAM_NAMES
 
+ARCHITECTURE = "spacy_crf_lr.CRFEnsemble.v1"
 MEMBER_PARTS = ("tok2vec", "output_layer")
 
 
-@registry.architectures("spacy_crf_lr.CRFEnsemble.v1")
+@registry.architectures(ARCHITECTURE)
 def build_crf_ensemble(*members: Model[List[Doc], ChainScores]) -> Model[List[Doc], ChainScores]:
     """The mean of the members' emission scores (each member built by spacy_crf_lr.CRFTagger.v1: its own tok2vec
     and output layer), then one CRF; the members' own CRF layers are not part of it. In a config, the members are
@@ -37,7 +38,6 @@ def build_crf_ensemble(*members: Model[List[Doc], ChainScores]) -> Model[List[Do
         for name in MEMBER_PARTS:
             model.set_ref(f"{name}{i}", member.get_ref(name))
     model.set_ref("crf", crf)
-    model.attrs["n_members"] = len(members)
     return model
 
 
@@ -69,8 +69,9 @@ def _mean_init(model: Model, X: Optional[List[Doc]] = None, Y: Optional[List[Flo
 def fill_ensemble(model: Model[List[Doc], ChainScores], members: Sequence[Model[List[Doc], ChainScores]]) -> None:
     """Give an ensemble built from the members' configs their trained weights, and its CRF the mean of their
     transition, start and end scores."""
-    if len(members) != model.attrs["n_members"]:
-        raise ValueError(f"The ensemble has {model.attrs['n_members']} members, got {len(members)} trained models.")
+    n_members = len(model.layers[0].layers)
+    if len(members) != n_members:
+        raise ValueError(f"The ensemble has {n_members} members, got {len(members)} trained models.")
     for i, member in enumerate(members):
         for name in MEMBER_PARTS:
             model.get_ref(f"{name}{i}").from_bytes(member.get_ref(name).to_bytes())

@@ -5,10 +5,8 @@ from typing import Sequence, cast
 from spacy.language import Language
 from spacy.util import load_model_from_config
 
-from ..ml.ensemble import fill_ensemble
+from ..ml.ensemble import ARCHITECTURE, fill_ensemble
 from .base import CRFPipe
-
-ENSEMBLE = "spacy_crf_lr.CRFEnsemble.v1"
 
 
 def ensemble_pipeline(members: Sequence[Language], component: str = "crf_segmenter") -> Language:
@@ -29,7 +27,7 @@ def ensemble_pipeline(members: Sequence[Language], component: str = "crf_segment
             raise ValueError(f"Pipeline {i} has another tokenizer than pipeline 0: ensemble members need the same.")
     config = members[0].config.copy()
     config["components"][component]["model"] = {
-        "@architectures": ENSEMBLE,
+        "@architectures": ARCHITECTURE,
         "*": {f"member{i}": nlp.config["components"][component]["model"] for i, nlp in enumerate(members)},
     }
     nlp = load_model_from_config(config, auto_fill=True, validate=True)
