@@ -36,7 +36,8 @@ def ensemble_pipeline(members: Sequence[Language], component: str = "crf_segment
     nlp.meta.pop("performance", None)  # pipeline 0's scores, not the ensemble's
     nlp.meta["description"] = f"'{component}' averages {len(members)} trained pipelines (spacy_crf_lr ensemble)."
     fill_ensemble(ensemble.model, [pipe.model for pipe in pipes])
-    ensemble.from_bytes(pipes[0].to_bytes(exclude=["model"]), exclude=["model"])  # settings, word lists
+    # settings and word lists (the vocab came with the pipeline above)
+    ensemble.from_bytes(pipes[0].to_bytes(exclude=["model", "vocab"]), exclude=["model", "vocab"])
     return nlp
 
 
