@@ -113,6 +113,26 @@ def test_training_bigrams_count_each_doc_with_its_edges():
     assert len(training_bigrams([], 1)) == 0
 
 
+def test_trigrams_key_each_character_with_both_neighbours_up_to_the_doc_edges():
+    nlp = spacy.blank("zh")
+    model = CharEmbedV2(width=8, rows=50, bigram_rows=50, dictionary_length=2, trigram_rows=30)
+    fit_char_features(model, WORDS * 2)
+    features = features_layer(model)
+    texts = ["中国人民", "国人民中", "人", "中国", "人民银行中国", "鑫犇国人"]
+    keyed = features.predict([nlp.make_doc(text) for text in texts])
+    trigrams = {}
+    for text, keys in zip(texts, keyed):
+        assert keys.shape == (len(text), 7)
+        for i, key in enumerate(keys[:, 6].tolist()):
+            trigram = (text[i - 1] if i else "<", text[i], text[i + 1] if i + 1 < len(text) else ">")
+            trigram = tuple("?" if char in "鑫犇" else char for char in trigram)  # unseen: keyed by the script
+            assert trigrams.setdefault(trigram, key) == key, trigram
+    assert len(set(trigrams.values())) == len(trigrams)  # different trigrams, different keys
+    without = CharEmbedV2(width=8, rows=50, bigram_rows=50, dictionary_length=2)
+    fit_char_features(without, WORDS * 2)
+    assert (keyed[4][:, :6] == features_layer(without).predict([nlp.make_doc(texts[4])])[0]).all()
+
+
 def test_rare_bigrams_are_keyed_by_their_scripts():
     nlp = spacy.blank("zh")
     docs = [nlp.make_doc(text) for text in ["中国人民", "中国银行", "今天AB"]]
@@ -227,6 +247,7 @@ def test_unseen_dropout_only_in_training():
         (CharEmbedV2, {"bigram_min_count": -1}),
         (CharEmbedV2, {"bigram_min_count": 1.5}),
         (CharEmbedV2, {"bigram_dropout": 1.0}),
+        (CharEmbedV2, {"trigram_rows": -5}),
         (CharEmbedV3, {"dictionary_length": 8}),
         (CharEmbedV3, {"dictionary_dropout": 1.0}),
     ],

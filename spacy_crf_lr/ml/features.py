@@ -63,6 +63,14 @@ def _bigrams(norms: numpy.ndarray, starts: numpy.ndarray, lasts: numpy.ndarray) 
     return [before * MIX ^ norms, norms * MIX ^ after]
 
 
+def _trigrams(norms: numpy.ndarray, starts: numpy.ndarray, lasts: numpy.ndarray) -> numpy.ndarray:
+    """Keys of the trigram centred on each token: the token and its neighbours (BOUNDARY beyond a doc's edges)."""
+    left, _ = _bigrams(norms, starts, lasts)
+    after = numpy.roll(norms, -1)
+    after[lasts[lasts >= 0]] = BOUNDARY
+    return left * MIX ^ after
+
+
 def _split(model: Model, columns: List[numpy.ndarray], starts: numpy.ndarray) -> List[Ints2d]:
     """The batch's key columns as one (n_tokens, n_columns) array per doc."""
     if not len(starts):
@@ -90,20 +98,21 @@ def LexiconFeatures(
     bigram_min_count: int = 0,
     bigram_dropout: float = 0.0,
     leave_one_out: bool = False,
+    trigrams: bool = False,
 ) -> Model[List[Doc], List[Ints2d]]:
-    """Docs → per token uint64 keys [norm, script(, left bigram, right bigram)(, dictionary starts, dictionary
-    ends)]. A character not seen in training (attr "known_chars", set by fit_char_features) is keyed by its
-    script alone, in the bigrams too; in training a share `unseen_dropout` of the characters is treated as
-    unseen, so that those keys are learned. With bigram_min_count ≥ 1, a bigram seen fewer times in the
-    training text (attr "known_bigrams") is keyed by its two characters' scripts alone; the training text's
-    rarer bigrams teach those keys, and so does `bigram_dropout`: the share of bigrams so keyed in training.
-    The dictionary columns are bit masks of the lengths (2 .. dictionary_length) of the training words (attr
-    "words") that start / end at the token; in training each batch hides a share `dictionary_dropout` of the
-    words, so that the model also learns words it has no entry for. joint_dictionary: one column,
-    starts | ends << (dictionary_length - 1), instead of two. leave_one_out: in training, the characters, words
-    and bigrams counted are those the training text would hold without one occurrence (attrs "train_chars",
-    "train_words", "train_bigrams": one more occurrence needed), so that a training occurrence of a rare one is
-    keyed as the unseen ones of new text are."""
+    """Docs → per token uint64 keys [norm, script(, left bigram, right bigram)(, dictionary starts, dictionary ends)(,
+    trigram centred on the token)]. A character not seen in training (attr "known_chars", set by fit_char_features)
+    is keyed by its script alone, in the bigrams too; in training a share `unseen_dropout` of the characters is
+    treated as unseen, so that those keys are learned. With bigram_min_count ≥ 1, a bigram seen fewer times in the
+    training text (attr "known_bigrams") is keyed by its two characters' scripts alone; the training text's rarer
+    bigrams teach those keys, and so does `bigram_dropout`: the share of bigrams so keyed in training. The
+    dictionary columns are bit masks of the lengths (2 .. dictionary_length) of the training words (attr "words")
+    that start / end at the token; in training each batch hides a share `dictionary_dropout` of the words, so that
+    the model also learns words it has no entry for. joint_dictionary: one column, starts | ends <<
+    (dictionary_length - 1), instead of two. leave_one_out: in training, the characters, words and bigrams counted
+    are those the training text would hold without one occurrence (attrs "train_chars", "train_words",
+    "train_bigrams": one more occurrence needed), so that a training occurrence of a rare one is keyed as the unseen
+    ones of new text are."""
     return Model(
         "lexicon_features",
         _lexicon_forward,
@@ -116,6 +125,7 @@ def LexiconFeatures(
             "bigram_min_count": bigram_min_count,
             "bigram_dropout": bigram_dropout,
             "leave_one_out": leave_one_out,
+            "trigrams": trigrams,
             "known_chars": EMPTY_KEYS,
             "known_bigrams": EMPTY_KEYS,
             "words": EMPTY_KEYS,
@@ -150,6 +160,8 @@ def _lexicon_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Lis
             columns.append(word_starts | (word_ends << numpy.uint64(length - 1)))
         else:
             columns += [word_starts, word_ends]
+    if model.attrs["trigrams"]:
+        columns.append(_trigrams(features, starts, lasts))
     return _split(model, columns, starts), lambda d_output: []
 
 
@@ -267,6 +279,7 @@ def CharEmbedV2(
     bigram_min_count: int = 0,
     bigram_dropout: float = 0.0,
     leave_one_out: bool = False,
+    trigram_rows: int = 0,
 ) -> Model[List[Doc], List[Floats2d]]:
     """CharEmbed.v1's embeddings with two more things learned from the training data: characters never seen
     in training embedded by their script (with `unseen_dropout` to learn those rows), and, if
@@ -277,13 +290,18 @@ def CharEmbedV2(
     (0: off): a bigram seen fewer times in training is embedded by its characters' scripts, as an unseen
     character is; `bigram_dropout`: the share of bigrams so keyed in training, so that those keys are learned.
     `leave_one_out`: in training, a character, dictionary word or (with bigram_min_count) bigram is taken as
-    seen only if the training text holds it once more than needed, as if this occurrence were new text."""
+    seen only if the training text holds it once more than needed, as if this occurrence were new text.
+    `trigram_rows` (0: off): a table of that many rows for the trigram centred on each character."""
     _check_lexicon_settings("CharEmbed.v2", dictionary_length, 16, unseen_dropout, dictionary_dropout, bigram_dropout)
     if isinstance(bigram_min_count, bool) or not isinstance(bigram_min_count, int) or bigram_min_count < 0:
         raise ValueError(f"CharEmbed.v2: bigram_min_count must be an integer ≥ 0 (0: off), got {bigram_min_count!r}")
     row_counts = [rows, 256] + ([bigram_rows, bigram_rows] if bigrams else [])
     if dictionary_length:
         row_counts += [4 << (dictionary_length - 1)] * 2  # bit masks of dictionary_length - 1 bits
+    if isinstance(trigram_rows, bool) or not isinstance(trigram_rows, int) or trigram_rows < 0:
+        raise ValueError(f"CharEmbed.v2: trigram_rows must be an integer ≥ 0 (0: off), got {trigram_rows!r}")
+    if trigram_rows:
+        row_counts.append(trigram_rows)
     features = LexiconFeatures(
         bigrams,
         dictionary_length,
@@ -292,6 +310,7 @@ def CharEmbedV2(
         bigram_min_count=bigram_min_count,
         bigram_dropout=bigram_dropout,
         leave_one_out=leave_one_out,
+        trigrams=trigram_rows > 0,
     )
     return _embed(features, row_counts, width, mix, embed_dropout=embed_dropout)
 
