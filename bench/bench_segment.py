@@ -2,7 +2,9 @@
 
 Usage: python bench/bench_segment.py --model training/cnn_crf/model-best [--model ...] --pkuseg PKUSEG_MODEL_DIR [--repeats 3]
 
-Each system runs in its own subprocess (so peak RSS is its own), with 1 and with 2 processes;
+Each system runs in its own subprocess (so peak RSS is its own), with 1 and with 2 processes, in rounds: each
+round runs every system once, in turn, so that the machine's drift over minutes hits them alike, and the ratios
+(ours / pkuseg, 2 processes / 1) are taken within each round, printed as their median and each round's value;
 the output is scored with our bakeoff scorer against pku_test_gold.utf8 and the training word
 list. Figures: P, R, F, OOV recall, characters/s of the segmentation once loaded, the load time
 (imports included) and characters/s counting it (medians of --repeats), peak RSS (largest process).
@@ -110,29 +112,29 @@ def worker(system: str, model: str, input_path: str, output_path: str, n_process
     )
 
 
-def measure(system, model, n_process, repeats, tmp, repeat_input):
+def run_worker(system, model, n_process, out, repeat_input):
+    """One fresh process loading `system` and segmenting the input; its JSON figures."""
+    cmd = [
+        sys.executable,
+        __file__,
+        "--worker",
+        system,
+        "--model-path",
+        model or "",
+        "--out",
+        str(out),
+        "--n-process",
+        str(n_process),
+        "--repeat-input",
+        str(repeat_input),
+    ]
+    return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+
+
+def summarise(runs, out):
+    """The row of one system and process count: its output's scores and the medians of its runs."""
     from spacy_crf_lr.cws.bakeoff import score_files
 
-    runs = []
-    out = Path(tmp) / f"{system}_{n_process}.txt"
-    for _ in range(repeats):
-        cmd = [
-            sys.executable,
-            __file__,
-            "--worker",
-            system,
-            "--model-path",
-            model or "",
-            "--out",
-            str(out),
-            "--n-process",
-            str(n_process),
-            "--repeat-input",
-            str(repeat_input),
-        ]
-        runs.append(
-            json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
-        )
     score = score_files(PKU / "pku_test_gold.utf8", out, PKU / "pku_training_words.utf8")
     seconds = statistics.median(r["seconds"] for r in runs)
     total = statistics.median(r["load_seconds"] + r["seconds"] for r in runs)
@@ -146,6 +148,21 @@ def measure(system, model, n_process, repeats, tmp, repeat_input):
         "load_s": statistics.median(r["load_seconds"] for r in runs),
         "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
     }
+
+
+def system_label(name, model):
+    return f"ours ({Path(model).parent.name})" if name == "ours" else name
+
+
+def ratio_line(label, runs, baseline_runs, with_load=False):
+    """Median over the rounds, and each round's value, of the characters/s of `runs` over those of
+    `baseline_runs` in the same round (the same input, so the ratio of the baseline's seconds to theirs)."""
+
+    def seconds(run):
+        return run["seconds"] + (run["load_seconds"] if with_load else 0.0)
+
+    ratios = sorted(seconds(base) / seconds(run) for run, base in zip(runs, baseline_runs))
+    return f"{label}: {statistics.median(ratios):.2f}x (rounds, sorted: {', '.join(f'{r:.2f}' for r in ratios)})"
 
 
 def main():
@@ -181,17 +198,32 @@ def main():
     )
     print("| system | processes | P | R | F | OOV recall | chars/s | load (s) | chars/s with load | peak RSS (MB) |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    configs = [(name, model, n_process) for name, model in systems for n_process in (1, 2)]
+    runs: dict = {config: [] for config in configs}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, model in systems:
-            for n_process in (1, 2):
-                r = measure(name, model, n_process, args.repeats, tmp, args.repeat_input)
-                label = f"ours ({Path(model).parent.name})" if name == "ours" else name
-                print(
-                    f"| {label} | {n_process} | {r['P']:.3f} | {r['R']:.3f} | {r['F']:.3f} | {r['OOV_R']:.3f} "
-                    f"| {r['chars_per_s']:,.0f} | {r['load_s']:.2f} | {r['chars_per_s_with_load']:,.0f} "
-                    f"| {r['peak_rss_mb']:,.0f} |",
-                    flush=True,
-                )
+        outs = {config: Path(tmp) / f"{i}.txt" for i, config in enumerate(configs)}
+        # rounds: every system once per round, in turn, so that the machine's drift hits them alike
+        for _ in range(args.repeats):
+            for config in configs:
+                runs[config].append(run_worker(*config, outs[config], args.repeat_input))
+        for config in configs:
+            name, model, n_process = config
+            r = summarise(runs[config], outs[config])
+            label = system_label(name, model)
+            print(
+                f"| {label} | {n_process} | {r['P']:.3f} | {r['R']:.3f} | {r['F']:.3f} | {r['OOV_R']:.3f} "
+                f"| {r['chars_per_s']:,.0f} | {r['load_s']:.2f} | {r['chars_per_s_with_load']:,.0f} "
+                f"| {r['peak_rss_mb']:,.0f} |",
+                flush=True,
+            )
+    for name, model in systems:
+        one, two = runs[(name, model, 1)], runs[(name, model, 2)]
+        label = system_label(name, model)
+        print(ratio_line(f"{label}, 2 processes / 1", two, one))
+        if name == "ours" and args.pkuseg and "pkuseg" in wanted:
+            base = runs[("pkuseg", args.pkuseg, 1)]
+            print(ratio_line(f"{label} / pkuseg, 1 process, loaded", one, base))
+            print(ratio_line(f"{label} / pkuseg, 1 process, counting the load", one, base, with_load=True))
     model_args = " ".join(f"--model {model}" for model in models)
     print(
         f"reproduce: python bench/bench_segment.py {model_args} --pkuseg {args.pkuseg} --repeats {args.repeats} "
