@@ -226,7 +226,8 @@ def main():
             print(ratio_line(f"{label} / pkuseg, 1 process, counting the load", one, base, with_load=True))
     model_args = " ".join(f"--model {model}" for model in models)
     print(
-        f"reproduce: python bench/bench_segment.py {model_args} --pkuseg {args.pkuseg} --repeats {args.repeats} "
+        f"reproduce: python bench/bench_segment.py {model_args}{f' --pkuseg {args.pkuseg}' if args.pkuseg else ''} "
+        f"--repeats {args.repeats} "
         f"--repeat-input {args.repeat_input} --systems {args.systems}"
     )
 
