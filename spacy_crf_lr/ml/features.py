@@ -54,21 +54,25 @@ def _batch_keys(docs: List[Doc]) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.nd
     return keys[inverse.reshape(-1)], ends - lengths, ends - 1
 
 
-def _bigrams(norms: numpy.ndarray, starts: numpy.ndarray, lasts: numpy.ndarray) -> List[numpy.ndarray]:
-    """Keys of the bigram to the left and to the right of each token (BOUNDARY beyond a doc's edges)."""
+def _neighbours(norms: numpy.ndarray, starts: numpy.ndarray, lasts: numpy.ndarray) -> Tuple[numpy.ndarray, ...]:
+    """The keys of the token before and after each token (BOUNDARY beyond a doc's edges)."""
     before = numpy.roll(norms, 1)
     after = numpy.roll(norms, -1)
     before[starts[starts < len(norms)]] = BOUNDARY
     after[lasts[lasts >= 0]] = BOUNDARY
+    return before, after
+
+
+def _bigrams(norms: numpy.ndarray, starts: numpy.ndarray, lasts: numpy.ndarray) -> List[numpy.ndarray]:
+    """Keys of the bigram to the left and to the right of each token."""
+    before, after = _neighbours(norms, starts, lasts)
     return [before * MIX ^ norms, norms * MIX ^ after]
 
 
 def _trigrams(norms: numpy.ndarray, starts: numpy.ndarray, lasts: numpy.ndarray) -> numpy.ndarray:
-    """Keys of the trigram centred on each token: the token and its neighbours (BOUNDARY beyond a doc's edges)."""
-    left, _ = _bigrams(norms, starts, lasts)
-    after = numpy.roll(norms, -1)
-    after[lasts[lasts >= 0]] = BOUNDARY
-    return left * MIX ^ after
+    """Keys of the trigram centred on each token: the token and its neighbours."""
+    before, after = _neighbours(norms, starts, lasts)
+    return (before * MIX ^ norms) * MIX ^ after
 
 
 def _split(model: Model, columns: List[numpy.ndarray], starts: numpy.ndarray) -> List[Ints2d]:
@@ -293,13 +297,12 @@ def CharEmbedV2(
     seen only if the training text holds it once more than needed, as if this occurrence were new text.
     `trigram_rows` (0: off): a table of that many rows for the trigram centred on each character."""
     _check_lexicon_settings("CharEmbed.v2", dictionary_length, 16, unseen_dropout, dictionary_dropout, bigram_dropout)
-    if isinstance(bigram_min_count, bool) or not isinstance(bigram_min_count, int) or bigram_min_count < 0:
-        raise ValueError(f"CharEmbed.v2: bigram_min_count must be an integer ≥ 0 (0: off), got {bigram_min_count!r}")
+    for setting, value in {"bigram_min_count": bigram_min_count, "trigram_rows": trigram_rows}.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"CharEmbed.v2: {setting} must be an integer ≥ 0 (0: off), got {value!r}")
     row_counts = [rows, 256] + ([bigram_rows, bigram_rows] if bigrams else [])
     if dictionary_length:
         row_counts += [4 << (dictionary_length - 1)] * 2  # bit masks of dictionary_length - 1 bits
-    if isinstance(trigram_rows, bool) or not isinstance(trigram_rows, int) or trigram_rows < 0:
-        raise ValueError(f"CharEmbed.v2: trigram_rows must be an integer ≥ 0 (0: off), got {trigram_rows!r}")
     if trigram_rows:
         row_counts.append(trigram_rows)
     features = LexiconFeatures(
