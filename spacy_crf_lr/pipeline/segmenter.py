@@ -66,6 +66,7 @@ embed_dropout = false
 bigram_min_count = 0
 bigram_dropout = 0.0
 leave_one_out = false
+trigram_rows = 0
 
 [model.tok2vec.encode]
 @architectures = "spacy.MaxoutWindowEncoder.v2"
