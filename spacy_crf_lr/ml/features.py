@@ -54,7 +54,9 @@ def _batch_keys(docs: List[Doc]) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.nd
     return keys[inverse.reshape(-1)], ends - lengths, ends - 1
 
 
-def _neighbours(norms: numpy.ndarray, starts: numpy.ndarray, lasts: numpy.ndarray) -> Tuple[numpy.ndarray, ...]:
+def _neighbours(
+    norms: numpy.ndarray, starts: numpy.ndarray, lasts: numpy.ndarray
+) -> Tuple[numpy.ndarray, numpy.ndarray]:
     """The keys of the token before and after each token (BOUNDARY beyond a doc's edges)."""
     before = numpy.roll(norms, 1)
     after = numpy.roll(norms, -1)
