@@ -38,7 +38,7 @@ TESTS = {
 def ours(model: str):
     import spacy
 
-    from spacy_crf_lr.cws.parallel import words_of
+    from spacy_crf_lr.run.parallel import words_of
 
     nlp = spacy.load(model)
     return lambda lines: words_of(nlp, lines, batch_size=256)

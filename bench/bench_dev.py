@@ -11,8 +11,8 @@ averaged under the mean of their CRF scores, as `python -m spacy_crf_lr ensemble
 import argparse
 
 from spacy_crf_lr.cws.bakeoff import score_lines
-from spacy_crf_lr.cws.parallel import words_of
 from spacy_crf_lr.cws.sighan import read_segmented, select_lines
+from spacy_crf_lr.run.parallel import words_of
 
 
 def main() -> None:

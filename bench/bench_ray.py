@@ -88,7 +88,7 @@ def driver_rate(copies: int = 10) -> str:
     import pyarrow
     import pyarrow.fs as pafs
 
-    from spacy_crf_lr.cws.remote_files import InputFile, OutputAssembler
+    from spacy_crf_lr.run.remote_files import InputFile, OutputAssembler
 
     gold = (PKU / "pku_test_gold.utf8").read_text(encoding="utf8").split("\n")[:-1]
     words = [line.split() for line in gold] * copies

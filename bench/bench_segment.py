@@ -35,7 +35,7 @@ PKU = ROOT.parent / "shared" / "data" / "pku"
 def load_ours(model: str, n_process: int):
     import spacy
 
-    from spacy_crf_lr.cws.parallel import segment_lines
+    from spacy_crf_lr.run.parallel import segment_lines
 
     nlp = spacy.load(model)
     # with 2 processes, the workers are forked inside the call and inherit the loaded model

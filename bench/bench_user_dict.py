@@ -40,7 +40,7 @@ def score(gold: Path, lines, words: Path):
 def ours(model: str, lines, user_words=None, mode="force"):
     import spacy
 
-    from spacy_crf_lr.cws.parallel import words_of
+    from spacy_crf_lr.run.parallel import words_of
 
     nlp = spacy.load(model, config={"components": {"crf_segmenter": {"user_words_mode": mode}}})
     if user_words:

@@ -12,9 +12,9 @@ _EXPORTS = {
     "ChainScores": "spacy_crf_lr.crf.chain_ops",
     "CRFPipe": "spacy_crf_lr.pipeline.base",
     "CRFTagger": "spacy_crf_lr.pipeline.tagger",
-    "CRFSegmenter": "spacy_crf_lr.pipeline.segmenter",
+    "CRFSegmenter": "spacy_crf_lr.cws.segmenter",
     "CRFAdam": "spacy_crf_lr.training.optimizer",
-    "segment_lines": "spacy_crf_lr.cws.parallel",
+    "segment_lines": "spacy_crf_lr.run.parallel",
     "ensemble_pipeline": "spacy_crf_lr.pipeline.ensemble",
 }
 __all__ = ["__version__", *_EXPORTS]

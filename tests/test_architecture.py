@@ -16,20 +16,24 @@ import spacy_crf_lr
 
 PACKAGE = ROOT / "spacy_crf_lr"
 FIXTURES = ROOT / "tests" / "fixtures" / "release_0_1_0"
-# subpackage -> the subpackages its modules may import from (besides itself)
+FIXTURES_0_2_0 = ROOT / "tests" / "fixtures" / "release_0_2_0"
+# room (subpackage or top-level module) -> the rooms its modules may import from (besides itself)
 ALLOWED_IMPORTS = {
-    "crf": set(),
-    "ml": {"crf"},
-    "cws": set(),
-    "pipeline": {"crf", "cws", "ml"},  # ml: the component tells its features the training words
+    "crf": set(),  # the CRF library: thinc and numpy only
+    "ml": {"crf"},  # architectures
+    "pipeline": {"crf", "ml", "util"},  # the generic components: no Chinese-segmentation code
+    "cws": {"crf", "ml", "pipeline", "util"},  # Chinese word segmentation, its component included
+    "run": {"cws", "util"},  # running a pipeline over many lines: worker processes, files, Ray
     "training": {"crf", "pipeline"},
+    "cli": {"crf", "cws", "pipeline", "run", "util"},
+    "util": set(),
 }
 
 
 def internal_imports(path: Path) -> set:
     """The spacy_crf_lr subpackages a module imports (absolute or relative imports)."""
     found = set()
-    subpackage = path.relative_to(PACKAGE).parts[0]
+    subpackage = path.relative_to(PACKAGE).with_suffix("").parts[0]
     for node in ast.walk(ast.parse(path.read_text(encoding="utf8"))):
         if isinstance(node, ast.ImportFrom):
             if node.level == 1:
@@ -43,16 +47,27 @@ def internal_imports(path: Path) -> set:
     return found
 
 
-@pytest.mark.parametrize("subpackage", sorted(ALLOWED_IMPORTS))
-def test_subpackages_import_only_what_the_architecture_allows(subpackage):
-    for module in sorted((PACKAGE / subpackage).glob("*.py")):
-        extra = internal_imports(module) - ALLOWED_IMPORTS[subpackage] - {subpackage}
+def room_modules(room: str) -> list:
+    """The modules of a room: a subpackage's files, or the top-level module itself."""
+    return [PACKAGE / f"{room}.py"] if (PACKAGE / f"{room}.py").is_file() else sorted((PACKAGE / room).glob("*.py"))
+
+
+def test_every_module_is_in_a_room():
+    modules = {path for path in PACKAGE.rglob("*.py")} - {PACKAGE / "__init__.py", PACKAGE / "__main__.py"}
+    assert modules == {module for room in ALLOWED_IMPORTS for module in room_modules(room)}
+
+
+@pytest.mark.parametrize("room", sorted(ALLOWED_IMPORTS))
+def test_rooms_import_only_what_the_architecture_allows(room):
+    for module in room_modules(room):
+        extra = internal_imports(module) - ALLOWED_IMPORTS[room] - {room}
         assert not extra, f"{module.relative_to(ROOT)} imports {sorted(extra)}"
 
 
-def modules_loaded_by(statement: str) -> set:
-    """Top-level modules loaded by a fresh interpreter running `statement`."""
-    code = f"import sys; {statement}; print(' '.join(sorted({{m.split('.')[0] for m in sys.modules}})))"
+def modules_loaded_by(statement: str, full_names: bool = False) -> set:
+    """Top-level modules (or, with full_names, all modules) loaded by a fresh interpreter running `statement`."""
+    names = "sys.modules" if full_names else "{m.split('.')[0] for m in sys.modules}"
+    code = f"import sys; {statement}; print(' '.join(sorted({names})))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     return set(out.stdout.split())
 
@@ -63,6 +78,15 @@ def test_the_crf_library_needs_only_thinc_and_numpy():
     )
     assert {"thinc", "numpy"} <= loaded
     assert "spacy" not in loaded
+
+
+def test_the_generic_components_load_no_chinese_segmentation_code():
+    loaded = modules_loaded_by(
+        "import spacy_crf_lr.pipeline.tagger, spacy_crf_lr.pipeline.ensemble, spacy_crf_lr.training.logger",
+        full_names=True,
+    )
+    assert "spacy_crf_lr.pipeline.tagger" in loaded
+    assert not {name for name in loaded if name.startswith(("spacy_crf_lr.cws", "spacy_crf_lr.ml.features"))}
 
 
 def test_sighan_files_and_bakeoff_scoring_need_no_spacy():
@@ -87,6 +111,33 @@ def test_pipelines_saved_by_release_0_1_0_still_load_and_predict_the_same(pipeli
     attr = "tag_" if pipeline == "tagger" else "text"
     for text, output in expected.items():
         assert [getattr(token, attr) for token in nlp(text)] == output
+
+
+@pytest.mark.parametrize("pipeline", ["segmenter", "segmenter_v3", "ensemble"])
+def test_segmenters_saved_by_release_0_2_0_still_load_and_predict_the_same(pipeline, tmp_path, monkeypatch):
+    """Words, probabilities and n-best of 0.2.0's saved segmenters (shipped recipe with a user dictionary and the
+    scorer's word list; CharEmbed.v3 with user words as features; an ensemble), loaded from elsewhere."""
+    expected = json.loads((FIXTURES_0_2_0 / "expected.json").read_text(encoding="utf8"))[pipeline]
+    monkeypatch.chdir(tmp_path)  # the saved config's file paths do not resolve here: nothing may need them
+    nlp = spacy.load(FIXTURES_0_2_0 / pipeline)
+    segmenter = nlp.get_pipe("crf_segmenter")
+    for text, output in expected.items():
+        doc = nlp(text)
+        assert doc.text == text
+        assert [token.text for token in doc] == output["words"]
+        assert [token._.crf_prob for token in doc] == pytest.approx(output["probs"], abs=1e-5)
+        nbest = segmenter.nbest(nlp.make_doc(text), 3)
+        assert [words for words, _ in nbest] == [words for words, _ in output["nbest"]]
+        assert [log_prob for _, log_prob in nbest] == pytest.approx([lp for _, lp in output["nbest"]], abs=1e-4)
+
+
+def test_a_tagger_saved_by_release_0_2_0_still_loads_and_predicts_the_same():
+    expected = json.loads((FIXTURES_0_2_0 / "expected.json").read_text(encoding="utf8"))["tagger"]
+    nlp = spacy.load(FIXTURES_0_2_0 / "tagger")
+    for text, output in expected.items():
+        doc = nlp(text)
+        assert [token.tag_ for token in doc] == output["tags"]
+        assert [token._.crf_prob for token in doc] == pytest.approx(output["probs"], abs=1e-5)
 
 
 def test_predicting_leaves_the_serialized_component_unchanged():

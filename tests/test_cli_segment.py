@@ -13,19 +13,19 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, TOY_WORDS
 
-from spacy_crf_lr.cli import main
-from spacy_crf_lr.cws.atomic import atomic_write
+from spacy_crf_lr.cli import EXIT_FAILURE, main
 from spacy_crf_lr.cws.bakeoff import score_files
-from spacy_crf_lr.cws.parallel import (
+from spacy_crf_lr.run.parallel import (
     MIN_CHUNK,
     WORKER_DIED,
-    WorkerError,
+    WorkerFailure,
     _submit,
     chunk_spans,
     segment_lines,
     usable_processes,
 )
-from spacy_crf_lr.cws.segment_file import with_progress
+from spacy_crf_lr.run.segment_file import with_progress
+from spacy_crf_lr.util import atomic_write
 
 OLD = "an earlier run's output\n"
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
@@ -184,14 +184,14 @@ def test_killed_worker_stops_the_run_with_one_error(tiny_segmenter, long_input, 
     killed = time.monotonic()
     stdout, stderr = proc.communicate(timeout=60)
     assert time.monotonic() - killed < 20
-    assert proc.returncode == 2, stderr
+    assert proc.returncode == EXIT_FAILURE, stderr
     assert stderr == "error: a worker process died (killed, or out of memory?); the run was stopped\n"
     assert list(tmp_path.iterdir()) == []
 
 
 def test_a_chunk_queued_after_a_worker_died_is_the_same_error():
     """The pool may learn of a dead worker while a chunk is being queued rather than awaited (a race seen under
-    load in the test above): that is the same WorkerError, not a BrokenProcessPool traceback."""
+    load in the test above): that is the same WorkerFailure, not a BrokenProcessPool traceback."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
@@ -200,7 +200,7 @@ def test_a_chunk_queued_after_a_worker_died_is_the_same_error():
     try:
         with pytest.raises(BrokenProcessPool):
             executor.submit(os._exit, 1).result(timeout=60)
-        with pytest.raises(WorkerError, match=re.escape(WORKER_DIED)):
+        with pytest.raises(WorkerFailure, match=re.escape(WORKER_DIED)):
             _submit(executor, ["中国"], 1)
     finally:
         executor.shutdown(wait=True)
@@ -212,9 +212,9 @@ def test_model_that_fails_to_load_for_the_workers_stops_with_its_cause(tmp_path)
 
 
 def test_where_processes_do_not_fork_a_model_that_fails_in_the_workers_stops_with_its_cause(tmp_path, monkeypatch):
-    monkeypatch.setattr("spacy_crf_lr.cws.parallel.fork_context", lambda: None)  # as on macOS or Windows
+    monkeypatch.setattr("spacy_crf_lr.run.parallel.fork_context", lambda: None)  # as on macOS or Windows
     start = time.monotonic()
-    with pytest.raises(WorkerError, match=r"could not load the model: OSError: \[E050\] Can't find model"):
+    with pytest.raises(WorkerFailure, match=r"could not load the model: OSError: \[E050\] Can't find model"):
         list(segment_lines(str(tmp_path / "missing"), ["中国"] * 40, batch_size=4, n_process=2))
     assert time.monotonic() - start < 60  # workers load spaCy first; the old Pool respawned them forever
 
@@ -224,7 +224,7 @@ def test_where_processes_do_not_fork_workers_load_the_model_by_path(tiny_segment
 
     lines = ["中国人民银行的发展很快。", "我们今天学习历史"] * 4
     one = list(segment_lines(str(tiny_segmenter), lines, batch_size=2))
-    monkeypatch.setattr("spacy_crf_lr.cws.parallel.fork_context", lambda: None)
+    monkeypatch.setattr("spacy_crf_lr.run.parallel.fork_context", lambda: None)
     assert list(segment_lines(str(tiny_segmenter), lines, batch_size=2, n_process=2)) == one
     assert list(segment_lines(Path(tiny_segmenter), lines, batch_size=2, n_process=2)) == one
     with pytest.raises(ValueError, match="only where they fork .* give its directory or package name"):
@@ -286,7 +286,7 @@ class Terminal(io.StringIO):
 
 @pytest.mark.parametrize("stream, enabled, shown", [(Terminal(), True, True), (Terminal(), False, False)])
 def test_progress_bar_only_on_a_terminal_unless_quiet(monkeypatch, stream, enabled, shown):
-    monkeypatch.setattr("spacy_crf_lr.cws.segment_file.PROGRESS_DELAY", 0)
+    monkeypatch.setattr("spacy_crf_lr.run.segment_file.PROGRESS_DELAY", 0)
     lines = ["中国人民"] * 50
     words = [["中国", "人民"]] * 50
     assert list(with_progress(words, lines, enabled=enabled, stream=stream)) == words
@@ -310,7 +310,7 @@ def _blas_threads() -> list:
 def test_each_worker_runs_one_blas_thread(tiny_segmenter):
     from concurrent.futures import ProcessPoolExecutor
 
-    from spacy_crf_lr.cws.parallel import _init_worker
+    from spacy_crf_lr.run.parallel import _init_worker
 
     with ProcessPoolExecutor(1, initializer=_init_worker, initargs=(str(tiny_segmenter), os.getpid())) as pool:
         threads = pool.submit(_blas_threads).result(timeout=60)

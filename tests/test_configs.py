@@ -69,7 +69,7 @@ def test_spacy_debug_data_and_debug_model_run(trained_cnn, config):
 
 
 def test_pip_users_get_every_shipped_config_in_one_command(tmp_path):
-    from spacy_crf_lr.recipes import config_names
+    from spacy_crf_lr.cli.init_config import config_names
 
     assert config_names() == [path.stem for path in CONFIGS]
     for path in CONFIGS:
@@ -84,7 +84,7 @@ def test_the_packaged_configs_are_the_top_level_configs():
 
 
 def test_the_segmenter_default_model_is_the_cnn_crf_recipe():
-    from spacy_crf_lr.pipeline.segmenter import DEFAULT_MODEL
+    from spacy_crf_lr.cws.segmenter import DEFAULT_MODEL
 
     recipe = load_config(ROOT / "configs" / "cnn_crf.cfg", interpolate=False)["components"]["crf_segmenter"]["model"]
     assert DEFAULT_MODEL == recipe

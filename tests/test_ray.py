@@ -15,9 +15,9 @@ import ray
 import spacy
 from conftest import ROOT, TOY_WORDS, require_pku
 
-from spacy_crf_lr.cli import main
-from spacy_crf_lr.cws.parallel import words_of
-from spacy_crf_lr.cws.ray_engine import segment_dataset, segment_files
+from spacy_crf_lr.cli import EXIT_FAILURE, main
+from spacy_crf_lr.run.parallel import words_of
+from spacy_crf_lr.run.ray_engine import segment_dataset, segment_files
 
 
 def sentences(n: int, seed: int = 0):
@@ -152,7 +152,7 @@ def test_a_model_that_fails_to_load_fails_fast_and_writes_nothing(cluster, tmp_p
         text=True,
         timeout=180,
     )
-    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert proc.returncode == EXIT_FAILURE, proc.stderr[-3000:]
     assert time.monotonic() - start < 120
     assert f"error: a Ray worker failed: OSError: [E050] Can't find model '{tmp_path / 'no_model'}'" in proc.stderr
     assert not out.exists() or not list(out.iterdir())

@@ -6,8 +6,8 @@ import pytest
 
 pytest.importorskip("pyarrow")
 
-from spacy_crf_lr.cws.remote_files import OutputAssembler, list_inputs, output_paths, plan_chunks, read_chunk  # noqa: E402
 from spacy_crf_lr.cws.sighan import read_lines  # noqa: E402
+from spacy_crf_lr.run.remote_files import OutputAssembler, list_inputs, output_paths, plan_chunks, read_chunk  # noqa: E402
 
 
 def test_chunks_cover_every_line_once_like_read_lines(tmp_path):

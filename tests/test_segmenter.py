@@ -235,7 +235,7 @@ def test_segment_command_keeps_one_line_per_input_line(trained, tmp_path):
 
 
 def test_worker_processes_segment_like_one(trained, tmp_path):
-    from spacy_crf_lr.cws.parallel import segment_lines
+    from spacy_crf_lr.run.parallel import segment_lines
 
     trained.to_disk(tmp_path / "model")
     lines = ["".join(words) for words in sentences(50, seed=4)] + ["", "  中国 人民"]

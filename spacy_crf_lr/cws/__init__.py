@@ -1,1 +1,2 @@
-"""Chinese word segmentation: SIGHAN files, the corpus reader, bakeoff scoring, words on Docs, parallel runs."""
+"""Chinese word segmentation: the `crf_segmenter` component, SIGHAN files, the corpus reader, bakeoff scoring,
+user dictionaries and words on Docs."""

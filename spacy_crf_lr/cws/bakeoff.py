@@ -1,12 +1,11 @@
 """The SIGHAN bakeoff word segmentation scorer (P, R, F, OOV rate, OOV and IV recall)."""
 
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import AbstractSet, Dict, List, Optional, Sequence, Set, Tuple, Union
 
+from ..util import PathLike
 from .sighan import read_segmented, read_word_list
 
-PathLike = Union[str, Path]
 Span = Tuple[int, int]
 
 

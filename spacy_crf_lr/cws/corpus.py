@@ -8,8 +8,9 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.training import Example
 
+from ..util import PathLike
 from .partial import UNKNOWN_SPANS, parse_unknown
-from .sighan import PARTS, PathLike, read_lines, read_segmented, select_lines, split_sentence
+from .sighan import PARTS, read_lines, read_segmented, select_lines, split_sentence
 from .whitespace import split_words
 
 

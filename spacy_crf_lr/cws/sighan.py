@@ -1,27 +1,15 @@
 """Read and write SIGHAN bakeoff segmentation files, and split them into training chunks (no spaCy).
 Words are separated by runs of whitespace as .whitespace defines it (str.isspace)."""
 
-from pathlib import Path
-from typing import Iterable, List, Optional, Sequence, Set, Tuple, Union
+from typing import Iterable, List, Optional, Sequence, Set, Tuple
 
-from .atomic import atomic_write
+from ..util import PathLike, atomic_write, check_readable
 from .whitespace import split_words, strip_separators
 
 # A chunk may end right after a word ending in one of these marks.
 PUNCTUATION = frozenset("。，！？；：、,.!?;:．…｡､﹐﹑﹒﹔﹕﹖﹗")
 PARTS = ("train", "dev", "all")
 BOM = "\ufeff"  # at the start of a file: the encoding's byte order mark, not text
-PathLike = Union[str, Path]
-
-
-def check_readable(path: PathLike) -> Path:
-    """Return path as a Path, or raise a ValueError saying it is a directory or missing."""
-    path = Path(path)
-    if path.is_dir():
-        raise ValueError(f"{path}: is a directory, not a file")
-    if not path.is_file():
-        raise ValueError(f"{path}: file not found")
-    return path
 
 
 def read_text(path: PathLike) -> str:

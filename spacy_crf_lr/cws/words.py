@@ -182,11 +182,6 @@ def is_plain(doc: Doc, spans: bool = True) -> bool:
     return not (spans and doc.spans) and not doc.tensor.size and not any(doc.has_annotation(a) for a in annotations)
 
 
-def text_length(doc: Doc) -> int:
-    """len(doc.text), without building the text."""
-    return doc[-1].idx + len(doc[-1].text_with_ws) if len(doc) else 0
-
-
 def words_doc(doc: Doc, words: Words) -> Doc:
     """A new Doc whose tokens are the `words` of `doc`, with the same text and doc-level data: user_data
     (extension values, which are keyed by character offset), cats, user hooks and the context of

@@ -25,8 +25,7 @@ from ..crf.diagnostics import EmissionGaps, crf_measures, top2_gaps
 from ..crf.layer import CRF_PARAM_NAMES, set_crf_labels
 from ..crf.nbest import nbest_viterbi
 from ..crf.schemes import check_scheme, constraint_masks, find_violation
-from ..cws.atomic import atomic_write
-from ..ml.features import fit_char_features
+from ..util import atomic_write
 from . import probs as _probs  # noqa: F401  (registers token._.crf_prob and token._.crf_probs)
 from .windows import WINDOW, context_width, windowed_emissions
 
@@ -315,18 +314,17 @@ class CRFPipe(TrainablePipe):
         nlp: Optional[Language] = None,
         labels: Optional[Sequence[str]] = None,
     ) -> None:
-        """Add labels (given, or found in the data), tell CharEmbed.v2/v3 features the training characters and
-        words, then initialize the model.
-        With `init_transitions = "counts"` the CRF sees the gold tags of all examples."""
+        """Add labels (given, or found in the data), read the training examples once (`_fit_to_training`), then
+        initialize the model. With `init_transitions = "counts"` the CRF sees the gold tags of all examples."""
         validate_get_examples(get_examples, f"{type(self).__name__}.initialize")
         for label in labels if labels is not None else self._labels_in(get_examples()):
             self.add_label(label)
         self._require_labels()
         self._configure_crf()
         self._epoch_tokens, self._tokens_trained = 0, 0
-        texts = self._counted_reference_texts(get_examples())
-        fit_char_features(self.model, texts, docs=(eg.predicted for eg in get_examples()))
-        deque(texts, maxlen=0)  # a model without character features did not read them: finish the count
+        examples = self._counted(get_examples())
+        self._fit_to_training(examples, get_examples)
+        deque(examples, maxlen=0)  # finish the count where the subclass read less
         n_tag_samples = None if self.model.get_ref("crf").attrs["init_transitions"] == "counts" else 10
         eye = cast(Floats2d, numpy.eye(len(self.labels), dtype="float32"))  # thinc's type for it, as asarray2f wants
         _, ids = self._gold_ids(list(islice(get_examples(), n_tag_samples)))
@@ -336,12 +334,16 @@ class CRFPipe(TrainablePipe):
         label_sample = [self.model.ops.asarray2f(eye[x] * (x >= 0)[:, None]) for x in ids]  # unknown: zero row
         self.model.initialize(X=doc_sample, Y=label_sample or [self.model.ops.asarray2f(eye[:1])])
 
-    def _counted_reference_texts(self, examples: Iterable[Example]) -> Iterator[str]:
-        """The texts of the examples' reference tokens, adding each example's token count to _epoch_tokens on the
-        way (the size of one pass for an optimizer whose rates fall by epochs, without a pass of its own)."""
+    def _counted(self, examples: Iterable[Example]) -> Iterator[Example]:
+        """The examples, adding each one's token count to _epoch_tokens on the way (the size of one pass for an
+        optimizer whose rates fall by epochs, without a pass of its own)."""
         for eg in examples:
             self._epoch_tokens += len(eg.predicted)
-            yield from (token.text for token in eg.reference)
+            yield eg
+
+    def _fit_to_training(self, examples: Iterator[Example], get_examples: Callable[[], Iterable[Example]]) -> None:
+        """What a subclass learns from a pass over the training examples before the model is initialized (the
+        segmenter: its character features' lexicon); nothing here."""
 
     def _labels_in(self, examples: Iterable[Example]) -> List[str]:
         """Sorted gold labels found in the examples."""

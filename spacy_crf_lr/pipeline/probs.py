@@ -13,10 +13,13 @@ import numpy
 from spacy.attrs import IDX, SPACY
 from spacy.tokens import Doc, Token
 
-from ..cws.words import text_length
-
 PROB_KEY = "spacy_crf_lr.prob"
 COMPONENTS_KEY = "spacy_crf_lr.prob_components"
+
+
+def text_length(doc: Doc) -> int:
+    """len(doc.text), without building the text."""
+    return doc[-1].idx + len(doc[-1].text_with_ws) if len(doc) else 0
 
 
 def token_offsets(doc: Doc) -> Tuple[List[int], List[int]]:

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Deque, Generator, Iterator, List, Optional, Se
 
 from threadpoolctl import threadpool_limits
 
-from .whitespace import split_words
+from ..cws.whitespace import split_words
+from ..util import check_count
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -29,8 +30,9 @@ _worker_nlp = None  # the pipeline of this worker process
 _worker_error: Optional[str] = None  # why this worker could not load the pipeline
 
 
-class WorkerError(RuntimeError):
-    """A worker process could not load the model, failed on its lines, or died."""
+class WorkerFailure(RuntimeError):
+    """A worker (a local process or a Ray actor or task) could not load the model, failed on its lines, or died;
+    the message names the cause. The command line reports it in one line and exits with EXIT_FAILURE."""
 
 
 def iter_words(nlp, lines: Sequence[str], batch_size: int) -> Generator[List[str], None, None]:
@@ -42,13 +44,6 @@ def iter_words(nlp, lines: Sequence[str], batch_size: int) -> Generator[List[str
 def words_of(nlp, lines: Sequence[str], batch_size: int) -> List[List[str]]:
     """The words of each line (whitespace left out), as a list."""
     return list(iter_words(nlp, lines, batch_size))
-
-
-def check_count(name: str, value: int) -> int:
-    """Return value, or raise a ValueError naming the setting if it is not a whole number >= 1."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}.")
-    return value
 
 
 def available_cpus() -> int:
@@ -111,28 +106,28 @@ def _init_worker(model: Pipeline, parent: int) -> None:
 def _words_of_chunk(lines: Sequence[str], batch_size: int) -> List[List[str]]:
     """The words of a chunk of lines, in a worker."""
     if _worker_error is not None:
-        raise WorkerError(f"a worker process could not load the model: {_worker_error}")
+        raise WorkerFailure(f"a worker process could not load the model: {_worker_error}")
     return words_of(_worker_nlp, lines, batch_size)
 
 
 def _submit(executor: ProcessPoolExecutor, lines: Sequence[str], batch_size: int) -> Future:
-    """Queue a chunk of lines; a pool that a dead worker broke is a WorkerError, as in _result."""
+    """Queue a chunk of lines; a pool that a dead worker broke is a WorkerFailure, as in _result."""
     try:
         return executor.submit(_words_of_chunk, lines, batch_size)
     except BrokenProcessPool:
-        raise WorkerError(WORKER_DIED) from None
+        raise WorkerFailure(WORKER_DIED) from None
 
 
 def _result(future: Future) -> List[List[str]]:
-    """A chunk's words, or a WorkerError naming why the worker failed."""
+    """A chunk's words, or a WorkerFailure naming why the worker failed."""
     try:
         return future.result()
-    except WorkerError:
+    except WorkerFailure:
         raise
     except BrokenProcessPool:
-        raise WorkerError(WORKER_DIED) from None
+        raise WorkerFailure(WORKER_DIED) from None
     except Exception as err:
-        raise WorkerError(f"a worker process failed: {type(err).__name__}: {err}") from None
+        raise WorkerFailure(f"a worker process failed: {type(err).__name__}: {err}") from None
 
 
 def _stop(executor: ProcessPoolExecutor) -> None:
@@ -167,7 +162,7 @@ def words_in_workers(
 ) -> Generator[List[str], None, None]:
     """The words of each line, in order, from n_process workers that get batch_size lines at a time. Where
     processes fork, the pipeline is loaded here (if given by path or name) and the workers inherit it; elsewhere
-    each worker loads it from its path or name. Any worker failure raises a WorkerError at once; closing the
+    each worker loads it from its path or name. Any worker failure raises a WorkerFailure at once; closing the
     generator (or an interruption) cancels the rest and ends the workers."""
     context = fork_context()
     if context is not None:

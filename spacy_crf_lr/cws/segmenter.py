@@ -26,10 +26,13 @@ from spacy.training import Example
 from spacy.util import minibatch
 from thinc.api import Config, Model
 
-from ..cws.dictionary import UserDictionary, bmes_mask, read_user_words
-from ..cws.sighan import read_word_list
-from ..cws.spans import clear_spans, restore_spans, save_spans
-from ..cws.words import (
+from ..ml.features import add_lexicon_words, check_lexicon, fit_char_features
+from ..pipeline.base import AllowedTags, CRFDevice, CRFPipe, Decoder, Part, Predictions, check_setting
+from ..pipeline.probs import set_probs
+from .dictionary import UserDictionary, bmes_mask, read_user_words
+from .sighan import read_word_list
+from .spans import clear_spans, restore_spans, save_spans
+from .words import (
     BMES,
     Words,
     char_tags,
@@ -38,9 +41,6 @@ from ..cws.words import (
     merge_words,
     words_doc,
 )
-from ..ml.features import add_lexicon_words, check_lexicon
-from .base import AllowedTags, CRFDevice, CRFPipe, Decoder, Part, Predictions, check_setting
-from .probs import set_probs
 
 # The documented default recipe: the model of configs/cnn_crf.cfg (tests/test_configs.py checks they agree).
 DEFAULT_MODEL_CONFIG = """
@@ -183,6 +183,11 @@ class CRFSegmenter(CRFPipe):
             self.known_words = frozenset(read_word_list(words_path))
         if self.user_words_path is not None:
             self.add_words(read_user_words(self.user_words_path))
+
+    def _fit_to_training(self, examples: Iterator[Example], get_examples: Callable[[], Iterable[Example]]) -> None:
+        """Tell the CharEmbed.v2/v3 features the characters and words of the reference tokens."""
+        texts = (token.text for eg in examples for token in eg.reference)
+        fit_char_features(self.model, texts, docs=(eg.predicted for eg in get_examples()))
 
     def score(self, examples: Iterable[Example], **kwargs) -> Dict:
         """The scorer's scores, with the word list kept in the model (if any) for OOV/IV recall."""

@@ -1,12 +1,30 @@
-"""Write a file under a temporary name beside it and rename it into place only when complete."""
+"""Small helpers shared by every room (no spaCy): path types, readable and writable checks, whole-number checks,
+and files written under a temporary name beside them and renamed into place only when complete."""
 
 import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator, Optional, Union
+from typing import IO, Any, Iterator, Optional, Union
 
 PathLike = Union[str, Path]
+
+
+def check_count(name: str, value: Any, minimum: int = 1) -> int:
+    """Return value, or raise a ValueError naming the setting if it is not a whole number >= minimum."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}.")
+    return value
+
+
+def check_readable(path: PathLike) -> Path:
+    """Return path as a Path, or raise a ValueError saying it is a directory or missing."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path}: is a directory, not a file")
+    if not path.is_file():
+        raise ValueError(f"{path}: file not found")
+    return path
 
 
 def check_writable(path: PathLike) -> Path:

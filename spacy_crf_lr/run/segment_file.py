@@ -7,9 +7,9 @@ from itertools import chain
 from pathlib import Path
 from typing import Iterable, Iterator, List, Optional, Sequence, TextIO
 
-from .atomic import check_writable
-from .parallel import check_count, iter_words, usable_processes, words_in_workers
-from .sighan import read_lines_and_bom, write_segmented
+from ..cws.sighan import read_lines_and_bom, write_segmented
+from ..util import check_count, check_writable
+from .parallel import iter_words, usable_processes, words_in_workers
 
 PROGRESS_DELAY = 1.0  # seconds before the progress bar shows: short runs stay silent
 

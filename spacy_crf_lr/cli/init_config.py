@@ -1,5 +1,5 @@
-"""The shipped training configs (`configs/*.cfg`, packaged as `spacy_crf_lr/configs`), for pip users:
-`python -m spacy_crf_lr init-config NAME OUTPUT`."""
+"""`init-config NAME OUTPUT`: write one of the shipped training configs (`configs/*.cfg`, packaged as
+`spacy_crf_lr/configs`), for pip users."""
 
 import argparse
 from importlib.resources import files
@@ -34,7 +34,7 @@ def write_config(name: str, output: Path) -> Path:
     return output
 
 
-def add_init_config_parser(subparsers: "argparse._SubParsersAction") -> None:
+def add_parser(subparsers: "argparse._SubParsersAction") -> None:
     """Add the `init-config NAME OUTPUT` subcommand."""
     parser = subparsers.add_parser("init-config", help="write one of the shipped training configs")
     parser.add_argument("name", help=f"config name, e.g. {DEFAULT_CONFIG}; `list` prints them")

@@ -6,14 +6,11 @@ import time
 import warnings
 from typing import Any, Dict, List, Optional
 
-from .parallel import words_of
+from ..util import check_count
+from .parallel import WorkerFailure, words_of
 from .remote_files import OutputAssembler, list_inputs, output_paths, plan_chunks, read_chunk
 
 DEFAULT_CHUNK_BYTES = 1 << 18  # input bytes per Ray Data block (~87k Chinese characters)
-
-
-class WorkerFailure(RuntimeError):
-    """A Ray worker (an actor or a read task) failed; the message names the cause."""
 
 
 def _cause(error: BaseException) -> str:
@@ -52,11 +49,6 @@ class SegmentWords:
         return batch.append_column("words", pyarrow.array(words, type=pyarrow.list_(pyarrow.string())))
 
 
-def _check_count(name: str, value: Any, minimum: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
-
-
 def default_num_actors(num_gpus: float = 0) -> int:
     """One actor per CPU of the connected cluster, or per GPU for GPU actors."""
     import ray
@@ -83,7 +75,7 @@ def segment_dataset(
     `spacy.load(model)` once (a path every node can read, or an installed package name), then `nlp.pipe` on
     batches of batch_size rows. An actor that dies is restarted up to max_restarts times and its batch
     retried; an actor whose model fails to load fails the job."""
-    _check_count("batch_size", batch_size, 1)
+    check_count("batch_size", batch_size, 1)
     kwargs = {"model": model, "text_column": text_column, "batch_size": batch_size, "gpu": num_gpus > 0}
     return _map_actors(ds, SegmentWords, kwargs, batch_size, num_actors, num_gpus, max_restarts)
 
@@ -125,12 +117,12 @@ def _map_actors(
     """ds.map_batches on a pool of num_actors actors of class actor, each restarted up to max_restarts times."""
     from ray.data import ActorPoolStrategy
 
-    _check_count("max_restarts", max_restarts, 0)
+    check_count("max_restarts", max_restarts, 0)
     if not isinstance(num_gpus, (int, float)) or isinstance(num_gpus, bool) or num_gpus < 0:
         raise ValueError(f"num_gpus must be a number >= 0 (GPUs per actor), got {num_gpus!r}")
     if num_actors is None:
         num_actors = default_num_actors(num_gpus)
-    _check_count("num_actors", num_actors, 1)
+    check_count("num_actors", num_actors, 1)
     with warnings.catch_warnings():  # Ray 2.60 has no named parameter for max_restarts / max_task_retries yet
         warnings.filterwarnings("ignore", message=".*ray_remote_args.* is deprecated")
         return ds.map_batches(
@@ -185,7 +177,7 @@ def segment_files(
             from ray.data import DataContext
 
             DataContext.get_current().execution_options.preserve_order = True
-            _check_count("batch_size", batch_size, 1)
+            check_count("batch_size", batch_size, 1)
             ds = ray.data.from_items(chunks, override_num_blocks=len(chunks))  # one byte range per block and call
             kwargs = {"model": model, "batch_size": batch_size, "gpu": num_gpus > 0, "fs": fs}
             ds = _map_actors(ds, SegmentChunks, kwargs, 1, num_actors, num_gpus, max_restarts)
