@@ -10,6 +10,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import pyarrow.fs as pafs  # type: ignore[import-untyped]
 
+from ..util import check_count
+
 GLOB_CHARS = "*?["
 _PIECE = 1 << 16  # bytes read at a time when looking for a line end
 
@@ -83,8 +85,7 @@ def output_paths(spec: str, files: List[InputFile], single: bool) -> Tuple[pafs.
 
 def plan_chunks(files: List[InputFile], chunk_bytes: int) -> List[Dict[str, Any]]:
     """Byte ranges of about chunk_bytes per file, in file order; a line belongs to the range holding its first byte."""
-    if not isinstance(chunk_bytes, int) or chunk_bytes < 1:
-        raise ValueError(f"chunk_bytes must be a whole number >= 1, got {chunk_bytes!r}")
+    check_count("chunk_bytes", chunk_bytes)
     return [
         {"file": i, "path": f.path, "start": start, "end": min(start + chunk_bytes, f.size)}
         for i, f in enumerate(files)
