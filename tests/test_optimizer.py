@@ -9,7 +9,7 @@ from test_crf_tagger import TINY_CNN, alternating
 from thinc.api import ArgsKwargs, Model, PyTorchWrapper, chain, registry
 
 from spacy_crf_lr.crf.layer import CRF, CRF_PARAM_NAMES
-from spacy_crf_lr.training.optimizer import Adam, is_crf_layer
+from spacy_crf_lr.training.optimizer import Adam, applied_update, is_crf_layer
 
 
 def make_optimizer(**settings):
@@ -230,6 +230,58 @@ def test_param_lrs_reach_a_tiny_berts_torch_params(tiny_bert, use_averages):
         "rest": pytest.approx(1e-5, rel=0.05),
     }
     assert bool(optimizer.averages) == use_averages
+
+
+def test_applied_rates_are_the_rates_an_update_moves_by():
+    """Schedules, epochs, param_lrs and layer_decay together: the report is what each group's first Adam step moves."""
+    optimizer = make_optimizer(
+        learn_rate=1e-3,
+        crf_lr={"@schedules": "compounding.v1", "start": 1e-2, "stop": 1.0, "compound": 2.0},
+        param_lrs={"^b$": {"@schedules": "compounding.v1", "start": 1e-4, "stop": 1.0, "compound": 3.0}},
+        layer_decay=0.5,
+        n_layers=1,
+        epochs=2,
+    )
+    crf = CRF(2)
+    optimizer.register_crf_layers(crf)
+    layer, embeddings = r"encoder\.layer\.0\.", r"embeddings\."
+    names = {
+        "learn_rate": "W",
+        "crf_lr": "transitions",
+        "^b$": "b",
+        layer: "encoder.layer.0.W",
+        embeddings: "embeddings.W",
+    }
+    key_id = iter(range(100, 1000))  # fresh keys: Adam's first step moves a weight by exactly the rate
+    for step, done in enumerate([0.5, 1.0, 1.5, 2.5]):  # passes done; past `epochs`: nothing moves
+        optimizer.report_epochs("crf_segmenter", done)
+        left = max(0.0, 1 - done / 2)
+        expected = {
+            "learn_rate": 1e-3 * left,
+            "crf_lr": 1e-2 * 2**step * left,
+            "param_lrs": {"^b$": 1e-4 * 3**step * left, layer: 5e-4 * left, embeddings: 2.5e-4 * left},
+        }
+        rates = optimizer.applied_rates()
+        assert rates["learn_rate"] == pytest.approx(expected["learn_rate"], abs=1e-15)
+        assert rates["crf_lr"] == pytest.approx(expected["crf_lr"], abs=1e-15)
+        assert rates["param_lrs"] == pytest.approx(expected["param_lrs"], abs=1e-15)
+        assert applied_update(optimizer) == {**rates, "averaged": True}
+        moved = {
+            group: first_move(optimizer, (crf.id if group == "crf_lr" else next(key_id), name))
+            for group, name in names.items()
+        }
+        reported = {"learn_rate": rates["learn_rate"], "crf_lr": rates["crf_lr"], **rates["param_lrs"]}
+        assert moved == pytest.approx(reported, rel=1e-4, abs=1e-12)
+        optimizer.step_schedules()
+
+
+def test_applied_rates_without_a_crf_rate_of_its_own_and_of_thincs_adam():
+    optimizer = make_optimizer(learn_rate=1e-3, use_averages=False)
+    assert applied_update(optimizer) == {"learn_rate": 1e-3, "crf_lr": 1e-3, "param_lrs": {}, "averaged": False}
+    schedule = {"@schedules": "compounding.v1", "start": 1e-3, "stop": 1.0, "compound": 2.0}
+    plain = registry.resolve({"o": {"@optimizers": "Adam.v1", "learn_rate": schedule}})["o"]
+    plain.step_schedules()
+    assert applied_update(plain) == {"learn_rate": 2e-3, "crf_lr": 2e-3, "param_lrs": {}, "averaged": True}
 
 
 def test_null_crf_lr_means_learn_rate():

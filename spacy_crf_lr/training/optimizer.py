@@ -117,6 +117,17 @@ class CRFAdam(Optimizer):
             return 1.0
         return max(0.0, 1.0 - max(self._done.values()) / self._epochs)
 
+    def applied_rates(self) -> Dict[str, Any]:
+        """The rates an update applies now, schedules and `epochs` included: learn_rate, crf_lr (= learn_rate when
+        the CRF has no rate of its own) and param_lrs {pattern: rate} (layer_decay's patterns among them)."""
+        factor = self.epoch_factor
+        body = float(self.learn_rate) * factor
+        return {
+            "learn_rate": body,
+            "crf_lr": body if self._crf is None else self._crf.value * factor,
+            "param_lrs": {pattern: rate * factor for pattern, rate in self.param_lrs.items()},
+        }
+
     def register_crf_layers(self, model: Model) -> None:
         """Give the CRF layers found in `model` (by their node ids) `crf_lr`. CRFPipe calls this
         before each update; call it yourself when you train a CRF layer outside a spaCy pipeline."""
@@ -173,6 +184,18 @@ class CRFAdam(Optimizer):
     def _update_rows(self, key: Tuple[int, str], weights: FloatsXd, gradient: FloatsXd, *, lr_scale: float = 1.0):
         assert self._tables is not None
         return lazy_adam(self, self._tables, key, weights, gradient, lr_scale)
+
+
+def applied_update(optimizer: Optimizer) -> Dict[str, Any]:
+    """What `optimizer` applies to an update now: CRFAdam's `applied_rates()`; for thinc's other optimizers their
+    learn_rate (current after step_schedules), for the CRF too. Plus `averaged`: whether it keeps parameter averages."""
+    if isinstance(optimizer, CRFAdam):
+        rates = optimizer.applied_rates()
+    else:
+        rate = getattr(optimizer, "learn_rate", None)
+        rate = float(rate) if isinstance(rate, Real) else None
+        rates = {"learn_rate": rate, "crf_lr": rate, "param_lrs": {}}
+    return {**rates, "averaged": getattr(optimizer, "averages", None) is not None}
 
 
 def layer_rates(learn_rate: float, decay: float, n_layers: int, prefix: str = r"encoder\.layer\.") -> Dict[str, float]:
