@@ -284,6 +284,25 @@ def test_applied_rates_without_a_crf_rate_of_its_own_and_of_thincs_adam():
     assert applied_update(plain) == {"learn_rate": 2e-3, "crf_lr": 2e-3, "param_lrs": {}, "averaged": True}
 
 
+def test_a_crf_pipe_reports_the_rates_of_its_last_update_in_its_score():
+    nlp = spacy.blank("en")
+    nlp.add_pipe("crf_tagger", config={"model": {"tok2vec": TINY_CNN}})
+    examples = [alternating(nlp, n) for n in range(3, 9)]
+    optimizer = make_optimizer(learn_rate=1e-3, crf_lr=1e-2, param_lrs={"^b$": 1e-4}, epochs=4)
+    nlp.initialize(lambda: examples, sgd=optimizer)
+    assert nlp.evaluate(examples)["crf_tagger_crf"]["last_update"] is None  # no update in this process yet
+    for passes in (1, 2):
+        nlp.update(examples, sgd=optimizer)  # one pass over the training examples each
+        optimizer.step_schedules()
+        left = 1 - passes / 4
+        assert nlp.evaluate(examples)["crf_tagger_crf"]["last_update"] == {
+            "learn_rate": pytest.approx(1e-3 * left),
+            "crf_lr": pytest.approx(1e-2 * left),
+            "param_lrs": {"^b$": pytest.approx(1e-4 * left)},
+            "averaged": True,
+        }
+
+
 def test_null_crf_lr_means_learn_rate():
     optimizer = make_optimizer(learn_rate=1e-3, crf_lr=None)
     moved, _ = optimizer((1, "transitions"), numpy.zeros(3, "f"), numpy.ones(3, "f"))

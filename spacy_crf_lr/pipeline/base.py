@@ -27,6 +27,7 @@ from ..crf.nbest import nbest_viterbi
 from ..crf.schemes import check_scheme, constraint_masks, find_violation
 from ..cws.atomic import atomic_write
 from ..ml.features import fit_char_features
+from ..training.optimizer import applied_update
 from . import probs as _probs  # noqa: F401  (registers token._.crf_prob and token._.crf_probs)
 from .windows import WINDOW, context_width, windowed_emissions
 
@@ -83,6 +84,7 @@ class CRFPipe(TrainablePipe):
         # reported to an optimizer whose rates fall by epochs (spacy_crf_lr.Adam.v1 `epochs`)
         self._epoch_tokens = 0
         self._tokens_trained = 0
+        self._last_update: Optional[Dict[str, object]] = None  # the optimizer's rates at the last update (see score)
         self.cfg = {
             "labels": [],
             "scheme": scheme,
@@ -362,23 +364,28 @@ class CRFPipe(TrainablePipe):
         self._emission_gaps.add([doc.text for doc in docs], gaps, [len(doc) for doc in docs])
 
     def score(self, examples: Iterable[Example], **kwargs) -> dict:
-        """The scorer's scores plus `<name>_crf`: the CRF diagnostics of this evaluation (a dict)."""
+        """The scorer's scores plus `<name>_crf`: the CRF diagnostics of this evaluation (a dict), with
+        `last_update`: the rates and averaging the optimizer applied to this component's last update in this
+        process (training.optimizer.applied_update), None before one."""
         examples = list(examples)
         scores = dict(super().score(examples, **kwargs))
         gaps = self._emission_gaps
         per_doc = gaps.take(eg.predicted.text for eg in examples) if gaps is not None else []
-        scores[f"{self.name}_crf"] = crf_measures(self.name, self.labels, self.cfg, self.crf_scores(), per_doc)
+        measures = crf_measures(self.name, self.labels, self.cfg, self.crf_scores(), per_doc)
+        scores[f"{self.name}_crf"] = {**measures, "last_update": self._last_update}
         return scores
 
     def finish_update(self, sgd) -> None:
         """Update the model; an optimizer with CRF groups (spacy_crf_lr.Adam.v1) first learns this CRF layer and,
-        after initialize, how many passes over the training examples this component has been updated on."""
+        after initialize, how many passes over the training examples this component has been updated on; the rates
+        it applies are noted for `score` (never serialized)."""
         register = getattr(sgd, "register_crf_layers", None)
         if register is not None:
             register(self.model)
         report = getattr(sgd, "report_epochs", None)
         if report is not None and self._epoch_tokens:
             report(self.name, self._tokens_trained / self._epoch_tokens)
+        self._last_update = applied_update(sgd)
         super().finish_update(sgd)
 
     # ----- serialization: every part named on failure, the CRF layer kept in step with the labels -----
