@@ -69,6 +69,7 @@ TINY = [
     "40",
     "--training.max_epochs",
     "0",
+    # step-bounded runs: rates that do not fall by passes (test_logged_rates_are_the_applied_ones_falling_by_epochs)
     "--training.optimizer.epochs",
     "null",
     "--training.eval_frequency",
@@ -262,6 +263,62 @@ def test_logger_with_constrained_training_an_explicit_path_and_no_output_dir(tmp
     header = next(line for line in proc.stdout.splitlines() if "CRF_SANITY" in line).split()
     rows = [line.split() for line in proc.stdout.splitlines() if re.match(r"^\s*\d+\s+\d+\s", line)]
     assert [dict(zip(reversed(header), reversed(row)))["CRF_SANITY"] for row in rows] == ["n/a", "n/a"]
+
+
+def write_even_corpus(path, n_lines: int, n_chars: int, seed=0):
+    """n_lines lines of exactly n_chars characters each (words of TOY_WORDS without punctuation)."""
+    rng = random.Random(seed)
+    words = [word for word in TOY_WORDS if word not in "。，"]
+    lines = []
+    for _ in range(n_lines):
+        line: list = []
+        while sum(map(len, line)) < n_chars:
+            line.append(rng.choice([w for w in words if len(w) <= n_chars - sum(map(len, line))]))
+        lines.append("  ".join(line))
+    path.write_text("\n".join(lines) + "\n", encoding="utf8")
+    return path
+
+
+def test_logged_rates_are_the_applied_ones_falling_by_epochs(tmp_path):
+    """epochs = 2 over max_epochs = 2: the records carry the rates each step applied, falling linearly to 0.
+    240 training lines of 10 characters in batches of 300: 8 steps a pass, step s ends (s + 1) / 8 passes."""
+    corpus = write_even_corpus(tmp_path / "train.utf8", n_lines=300, n_chars=10)
+    python(
+        "-m",
+        "spacy",
+        "train",
+        str(ROOT / "configs" / "cnn_crf.cfg"),
+        "--output",
+        str(tmp_path / "out"),
+        "--paths.train",
+        str(corpus),
+        "--paths.dev",
+        str(corpus),
+        *CONSTANT_RATES,
+        *LOGGER,
+        *TINY,
+        "--training.optimizer.param_lrs",
+        '{"^b$": 0.001}',
+        "--training.optimizer.epochs",
+        "2",
+        "--training.max_epochs",
+        "2",
+        "--training.max_steps",
+        "0",
+        "--training.eval_frequency",
+        "5",
+        "--vars.holdout",
+        "0.2",
+    )
+    records = [json.loads(line) for line in (tmp_path / "out" / DEFAULT_FILE).read_text(encoding="utf8").splitlines()]
+    assert [r["step"] for r in records] == [0, 5, 10, 15] and [r["epoch"] for r in records] == [0, 0, 1, 1]
+    left = [1 - (r["step"] + 1) / 8 / 2 for r in records]  # the share of the rates still applied at each step
+    assert [r["learn_rate"] for r in records] == pytest.approx([0.002 * f for f in left], abs=1e-12)
+    assert [r["crf_lr"] for r in records] == pytest.approx([0.02 * f for f in left], abs=1e-12)
+    assert [r["param_lrs"] for r in records] == [{"^b$": pytest.approx(0.001 * f, abs=1e-12)} for f in left]
+    crf_lrs = [r["crf_lr"] for r in records]
+    assert all(a > b for a, b in zip(crf_lrs, crf_lrs[1:])) and crf_lrs[-1] == pytest.approx(0.0, abs=1e-12)
+    assert all(r["averaged"] is True for r in records)
 
 
 def test_advisor_warns_once_with_a_larger_crf_lr_when_the_crf_does_nothing(tmp_path):

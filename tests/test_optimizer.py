@@ -9,6 +9,7 @@ from test_crf_tagger import TINY_CNN, alternating
 from thinc.api import ArgsKwargs, Model, PyTorchWrapper, chain, registry
 
 from spacy_crf_lr.crf.layer import CRF, CRF_PARAM_NAMES
+from spacy_crf_lr.pipeline.base import applied_update
 from spacy_crf_lr.training.optimizer import Adam, is_crf_layer
 
 
@@ -230,6 +231,77 @@ def test_param_lrs_reach_a_tiny_berts_torch_params(tiny_bert, use_averages):
         "rest": pytest.approx(1e-5, rel=0.05),
     }
     assert bool(optimizer.averages) == use_averages
+
+
+def test_applied_rates_are_the_rates_an_update_moves_by():
+    """Schedules, epochs, param_lrs and layer_decay together: the report is what each group's first Adam step moves."""
+    optimizer = make_optimizer(
+        learn_rate=1e-3,
+        crf_lr={"@schedules": "compounding.v1", "start": 1e-2, "stop": 1.0, "compound": 2.0},
+        param_lrs={"^b$": {"@schedules": "compounding.v1", "start": 1e-4, "stop": 1.0, "compound": 3.0}},
+        layer_decay=0.5,
+        n_layers=1,
+        epochs=2,
+    )
+    crf = CRF(2)
+    optimizer.register_crf_layers(crf)
+    layer, embeddings = r"encoder\.layer\.0\.", r"embeddings\."
+    names = {
+        "learn_rate": "W",
+        "crf_lr": "transitions",
+        "^b$": "b",
+        layer: "encoder.layer.0.W",
+        embeddings: "embeddings.W",
+    }
+    key_id = iter(range(100, 1000))  # fresh keys: Adam's first step moves a weight by exactly the rate
+    for step, done in enumerate([0.5, 1.0, 1.5, 2.5]):  # passes done; past `epochs`: nothing moves
+        optimizer.report_epochs("crf_segmenter", done)
+        left = max(0.0, 1 - done / 2)
+        expected = {
+            "learn_rate": 1e-3 * left,
+            "crf_lr": 1e-2 * 2**step * left,
+            "param_lrs": {"^b$": 1e-4 * 3**step * left, layer: 5e-4 * left, embeddings: 2.5e-4 * left},
+        }
+        rates = optimizer.applied_rates()
+        assert rates["learn_rate"] == pytest.approx(expected["learn_rate"], abs=1e-15)
+        assert rates["crf_lr"] == pytest.approx(expected["crf_lr"], abs=1e-15)
+        assert rates["param_lrs"] == pytest.approx(expected["param_lrs"], abs=1e-15)
+        assert applied_update(optimizer) == {**rates, "averaged": True}
+        moved = {
+            group: first_move(optimizer, (crf.id if group == "crf_lr" else next(key_id), name))
+            for group, name in names.items()
+        }
+        reported = {"learn_rate": rates["learn_rate"], "crf_lr": rates["crf_lr"], **rates["param_lrs"]}
+        assert moved == pytest.approx(reported, rel=1e-4, abs=1e-12)
+        optimizer.step_schedules()
+
+
+def test_applied_rates_without_a_crf_rate_of_its_own_and_of_thincs_adam():
+    optimizer = make_optimizer(learn_rate=1e-3, use_averages=False)
+    assert applied_update(optimizer) == {"learn_rate": 1e-3, "crf_lr": 1e-3, "param_lrs": {}, "averaged": False}
+    schedule = {"@schedules": "compounding.v1", "start": 1e-3, "stop": 1.0, "compound": 2.0}
+    plain = registry.resolve({"o": {"@optimizers": "Adam.v1", "learn_rate": schedule}})["o"]
+    plain.step_schedules()
+    assert applied_update(plain) == {"learn_rate": 2e-3, "crf_lr": 2e-3, "param_lrs": {}, "averaged": True}
+
+
+def test_a_crf_pipe_reports_the_rates_of_its_last_update_in_its_score():
+    nlp = spacy.blank("en")
+    nlp.add_pipe("crf_tagger", config={"model": {"tok2vec": TINY_CNN}})
+    examples = [alternating(nlp, n) for n in range(3, 9)]
+    optimizer = make_optimizer(learn_rate=1e-3, crf_lr=1e-2, param_lrs={"^b$": 1e-4}, epochs=4)
+    nlp.initialize(lambda: examples, sgd=optimizer)
+    assert nlp.evaluate(examples)["crf_tagger_crf"]["last_update"] is None  # no update in this process yet
+    for passes in (1, 2):
+        nlp.update(examples, sgd=optimizer)  # one pass over the training examples each
+        optimizer.step_schedules()
+        left = 1 - passes / 4
+        assert nlp.evaluate(examples)["crf_tagger_crf"]["last_update"] == {
+            "learn_rate": pytest.approx(1e-3 * left),
+            "crf_lr": pytest.approx(1e-2 * left),
+            "param_lrs": {"^b$": pytest.approx(1e-4 * left)},
+            "averaged": True,
+        }
 
 
 def test_null_crf_lr_means_learn_rate():

@@ -7,7 +7,22 @@ leaves what to do with the labels to subclasses.
 
 from collections import deque
 from itertools import islice
-from typing import Callable, Dict, Iterable, Iterator, List, Literal, Optional, Sequence, Set, Tuple, cast, get_args
+from numbers import Real
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Literal,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+    cast,
+    get_args,
+)
 
 import numpy
 import srsly
@@ -82,6 +97,7 @@ class CRFPipe(TrainablePipe):
         # reported to an optimizer whose rates fall by epochs (spacy_crf_lr.Adam.v1 `epochs`)
         self._epoch_tokens = 0
         self._tokens_trained = 0
+        self._last_update: Optional[Dict[str, object]] = None  # the optimizer's rates at the last update (see score)
         self.cfg = {
             "labels": [],
             "scheme": scheme,
@@ -364,23 +380,28 @@ class CRFPipe(TrainablePipe):
         self._emission_gaps.add([doc.text for doc in docs], gaps, [len(doc) for doc in docs])
 
     def score(self, examples: Iterable[Example], **kwargs) -> dict:
-        """The scorer's scores plus `<name>_crf`: the CRF diagnostics of this evaluation (a dict)."""
+        """The scorer's scores plus `<name>_crf`: the CRF diagnostics of this evaluation (a dict), with
+        `last_update`: the rates and averaging the optimizer applied to this component's last update in this
+        process (`applied_update`), None before one."""
         examples = list(examples)
         scores = dict(super().score(examples, **kwargs))
         gaps = self._emission_gaps
         per_doc = gaps.take(eg.predicted.text for eg in examples) if gaps is not None else []
-        scores[f"{self.name}_crf"] = crf_measures(self.name, self.labels, self.cfg, self.crf_scores(), per_doc)
+        measures = crf_measures(self.name, self.labels, self.cfg, self.crf_scores(), per_doc)
+        scores[f"{self.name}_crf"] = {**measures, "last_update": self._last_update}
         return scores
 
     def finish_update(self, sgd) -> None:
         """Update the model; an optimizer with CRF groups (spacy_crf_lr.Adam.v1) first learns this CRF layer and,
-        after initialize, how many passes over the training examples this component has been updated on."""
+        after initialize, how many passes over the training examples this component has been updated on; the rates
+        it applies are noted for `score` (never serialized)."""
         register = getattr(sgd, "register_crf_layers", None)
         if register is not None:
             register(self.model)
         report = getattr(sgd, "report_epochs", None)
         if report is not None and self._epoch_tokens:
             report(self.name, self._tokens_trained / self._epoch_tokens)
+        self._last_update = applied_update(sgd)
         super().finish_update(sgd)
 
     # ----- serialization: every part named on failure, the CRF layer kept in step with the labels -----
@@ -463,6 +484,20 @@ class CRFPipe(TrainablePipe):
                 f"Cannot load component '{self.name}' from {where}: the data is damaged, truncated or not "
                 f"made by this component ({type(error).__name__}: {error})."
             ) from error
+
+
+def applied_update(sgd) -> Dict[str, Any]:
+    """What the optimizer `sgd` applies to an update now, and whether it keeps parameter averages: its own
+    `applied_rates()` (spacy_crf_lr.Adam.v1: schedules, `epochs` and param_lrs included), else thinc's current
+    `learn_rate`, which then also applies to the CRF."""
+    own = getattr(sgd, "applied_rates", None)
+    if own is not None:
+        rates = own()
+    else:
+        rate = getattr(sgd, "learn_rate", None)
+        rate = float(rate) if isinstance(rate, Real) else None
+        rates = {"learn_rate": rate, "crf_lr": rate, "param_lrs": {}}
+    return {**rates, "averaged": getattr(sgd, "averages", None) is not None}
 
 
 def _softmax_loss(ops, scores: ChainScores, tags) -> Tuple[float, numpy.ndarray]:

@@ -1,7 +1,7 @@
 """`spacy_crf_lr.CRFDiagnosticsLogger.v1`: spaCy's console table plus, at each evaluation, the
 diagnostics every CRF component's scorer reported (transition matrix, its scale against the emission
-scores, transition sanity), written as JSONL and shown as two extra console columns, and a one-time
-advice on `crf_lr` when the transitions stay negligible."""
+scores, transition sanity, the rates the training optimizer applied to its last update), written as JSONL
+and shown as two extra console columns, and a one-time advice on `crf_lr` when the transitions stay negligible."""
 
 import json
 import math
@@ -59,30 +59,11 @@ def _number(value: Any) -> Optional[float]:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-class RateLog:
-    """The configured optimizer's rates at a training step: a copy of `[training.optimizer]`,
-    resolved here and stepped like the training loop steps its own (spaCy's `info` carries no rates)."""
-
-    def __init__(self, optimizer_config: Dict[str, Any]):
-        self.optimizer = registry.resolve({"optimizer": optimizer_config})["optimizer"]
-        self.steps = 0  # step_schedules() calls so far
-
-    def at(self, step: int) -> Tuple[Optional[float], Optional[float], bool]:
-        """(learn_rate, crf_lr, averaged) in effect after the update of `step` (0-based), as the
-        training loop's optimizer has them at that step's evaluation; crf_lr = learn_rate when
-        the optimizer has no CRF rate of its own."""
-        while self.steps < step + 1:
-            self.optimizer.step_schedules()
-            self.steps += 1
-        body = _number(self.optimizer.learn_rate)
-        crf = _number(getattr(self.optimizer, "crf_lr", None))
-        return body, body if crf is None else crf, self.optimizer.averages is not None
-
-
 def advise_crf_lr(records: List[Dict[str, Any]], target: float = TARGET_RATIO) -> Optional[float]:
     """A crf_lr that would have brought the emission/transition ratio to `target` over the same steps,
     assuming the transitions grow in proportion to crf_lr (Adam moves each weight by about its rate
-    per step): crf_lr × needed growth / observed growth of mean |transition|; 100 × crf_lr when they
+    per step): crf_lr × needed growth / observed growth of mean |transition|, crf_lr being the rate applied
+    at the last record (a schedule or `epochs` scale it with the configured one); 100 × crf_lr when they
     did not grow. None when there is nothing to advise (no margin, no rate, or already there)."""
     first, last = records[0], records[-1]
     crf_lr, margin = last.get("crf_lr"), last.get("emission_margin")
@@ -133,24 +114,24 @@ def crf_diagnostics_logger(
         )
         write_line(msg.row(header, widths=widths, spacing=2))
         write_line(msg.row(["-" * width for width in widths], spacing=2))
-        rates = RateLog(nlp.config.interpolate()["training"]["optimizer"])
         state: Dict[str, Any] = {"file": None, "path": None, "warned": False, "progress": None}
         history: Dict[str, List[Dict[str, Any]]] = {name: [] for name in components}
         advised: set = set()
 
         def record_of(name: str, info: Dict[str, Any], measures: Dict[str, Any]) -> Dict[str, Any]:
-            learn_rate, crf_lr, averaged = rates.at(info["step"])
+            applied = measures.get("last_update") or {}
             per_doc = measures.get("margin_by_doc", [])[:max_dev_docs]
             margin = margin_of(per_doc)
             record = {"step": info["step"], "epoch": info["epoch"], "score": float(info["score"])}
             record.update({key: measures.get(key) for key in MEASURE_KEYS})
             record.update(emission_margin=margin, ratio=scale_ratio(margin, measures["mean_abs_transition"]))
+            record.update(learn_rate=applied.get("learn_rate"), crf_lr=applied.get("crf_lr"))
+            if applied.get("param_lrs"):
+                record["param_lrs"] = applied["param_lrs"]
             record.update(
-                learn_rate=learn_rate,
-                crf_lr=crf_lr,
                 loss=_number(info.get("losses", {}).get(name)),
                 n_dev_docs=len(per_doc),
-                averaged=averaged,
+                averaged=applied.get("averaged"),
                 seconds=info.get("seconds"),
             )
             for key, value in (info.get("other_scores") or {}).items():
@@ -175,8 +156,8 @@ def crf_diagnostics_logger(
                         msg.warn(
                             f"CRF '{name}': emission/transition ratio above {advise_ratio:g} for the first "
                             f"{advise_evals} evaluations after step 0 (now {ratio:.3g}): the transitions barely "
-                            f"change a decision. Try crf_lr = {suggestion:g} (now {record['crf_lr']:g}; it aims "
-                            f"at a ratio of {TARGET_RATIO:g} over the same steps)."
+                            f"change a decision. Try crf_lr = {suggestion:g} (applied now: {record['crf_lr']:g}; it "
+                            f"aims at a ratio of {TARGET_RATIO:g} over the same steps)."
                         )
                     )
 

@@ -117,6 +117,17 @@ class CRFAdam(Optimizer):
             return 1.0
         return max(0.0, 1.0 - max(self._done.values()) / self._epochs)
 
+    def applied_rates(self) -> Dict[str, Any]:
+        """The rates an update applies now, schedules and `epochs` included: learn_rate, crf_lr (= learn_rate when
+        the CRF has no rate of its own) and param_lrs {pattern: rate} (layer_decay's patterns among them)."""
+        factor = self.epoch_factor
+        body = float(self.learn_rate) * factor
+        return {
+            "learn_rate": body,
+            "crf_lr": body if self._crf is None else self._crf.value * factor,
+            "param_lrs": {pattern: rate * factor for pattern, rate in self.param_lrs.items()},
+        }
+
     def register_crf_layers(self, model: Model) -> None:
         """Give the CRF layers found in `model` (by their node ids) `crf_lr`. CRFPipe calls this
         before each update; call it yourself when you train a CRF layer outside a spaCy pipeline."""
