@@ -5,6 +5,7 @@ directory's CRF diagnostics (`crf_diagnostics.jsonl`, written by
 
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,34 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 from spacy_crf_lr.training.logger import DEFAULT_FILE
 
 PathLike = Union[str, Path]
+# an option followed by an absolute path, in a command line: `--vars.train /data/train.utf8`
+ABSOLUTE_OPTION = re.compile(r"(?P<option>--[\w.-]+)(?P<sep>[ =])(?P<path>/[^\s'\"]*)")
+
+
+def portable_path(value: str, base: Path) -> Optional[str]:
+    """`value` as a path that holds on another machine: as given when relative; when absolute, relative to `base`
+    (the project directory) if it lies inside it or next to it (`../shared/data`); None otherwise."""
+    if not os.path.isabs(value):
+        return value
+    relative = Path(os.path.relpath(value, base))
+    return relative.as_posix() if relative.parts[:2] != ("..", "..") else None
+
+
+def portable_command(command: str, base: Path) -> str:
+    """The command with each option's absolute path made portable, or, where it is not, replaced by the
+    option's name in capitals (`--vars.bert_model BERT_MODEL`): a report names no machine's directories."""
+
+    def replace(match: "re.Match[str]") -> str:
+        option, path = match["option"], match["path"]
+        placeholder = option.rsplit(".", 1)[-1].lstrip("-").replace("-", "_").upper()
+        return f"{option}{match['sep']}{portable_path(path, base) or placeholder}"
+
+    return ABSOLUTE_OPTION.sub(replace, command)
+
+
+def portable_model_name(name: str, base: Path) -> str:
+    """A model's name or directory as the report shows it: `…/DIR` for a directory outside the project."""
+    return portable_path(name, base) or f"…/{Path(name).name}"
 
 
 @dataclass
@@ -108,7 +137,7 @@ def read_encoder(training_dir: Path, component: str) -> str:
                     wanted = found[-1] if found else wanted
                 upstream = config["components"][wanted]["model"]
                 name = upstream.get("name")
-                return upstream["@architectures"] + (f" ({name})" if name else "")
+                return upstream["@architectures"] + (f" ({portable_model_name(name, Path.cwd())})" if name else "")
             return tok2vec["@architectures"]
     return "unknown (no saved config)"
 
@@ -182,7 +211,7 @@ def render_markdown(arms: Sequence[Arm], plot_link: Optional[str], command: Opti
     if plot_link:
         lines += ["", f"![mean |transition| against training step]({plot_link})"]
     if command:
-        lines += ["", "Regenerate:", "", "```bash", command, "```"]
+        lines += ["", "Regenerate:", "", "```bash", portable_command(command, Path.cwd()), "```"]
     return "\n".join(lines) + "\n"
 
 

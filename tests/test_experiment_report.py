@@ -99,3 +99,27 @@ def test_experiment_report_says_how_each_arm_was_constrained(tmp_path):
     }
     assert rows["free"][0] == "unconstrained" and rows["free"][5] == "0.875"
     assert rows["masked"][0] == "BMES-constrained" and rows["masked"][5] == "n/a (masked by the scheme)"
+
+
+def test_experiment_report_names_no_machines_directories(tmp_path, monkeypatch):
+    """Absolute paths in the regenerate command become relative to the project directory where they lie inside it
+    or next to it, and the option's name in capitals elsewhere."""
+    project = tmp_path / "checkout"
+    project.mkdir()
+    monkeypatch.chdir(project)
+    arm = fake_arm(project, "crf1")
+    data, elsewhere = tmp_path / "shared" / "train.utf8", "/somewhere/else/pku_bert"
+    command = f"python -m spacy project run x . --vars.train {data} --vars.bert_model {elsewhere} --vars.gpu_id -1"
+    report = project / "r.md"
+    assert main(["--arm", *arm, "--output", str(report), "--command", command]) == 0
+    text = report.read_text(encoding="utf8")
+    expected = "--vars.train ../shared/train.utf8 --vars.bert_model BERT_MODEL --vars.gpu_id -1"
+    assert expected in text and str(tmp_path) not in text and "/somewhere" not in text
+
+
+def test_portable_model_names_keep_names_and_shorten_directories(tmp_path):
+    from experiment_report import portable_model_name
+
+    assert portable_model_name("bert-base-chinese", tmp_path) == "bert-base-chinese"
+    assert portable_model_name(str(tmp_path / "training" / "pku_bert"), tmp_path) == "training/pku_bert"
+    assert portable_model_name("/somewhere/else/pku_bert", tmp_path) == "…/pku_bert"
