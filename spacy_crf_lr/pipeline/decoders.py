@@ -30,7 +30,8 @@ class ChainDecoder(ABC):
     def decode(
         self, ops: Ops, scores: ChainScores, *, allowed=None, probabilities: bool = True
     ) -> Tuple[Ints2d, Optional[Floats2d]]:
-        """The best tag of each position (B×T, padded) and, with probabilities, the probability of each chosen tag."""
+        """The best tag of each position (B×T; any value past a sequence's end) and, with probabilities, the
+        probability of each chosen tag (B×T)."""
 
     @abstractmethod
     def nbest(self, ops: Ops, scores: ChainScores, k: int, *, allowed=None) -> Tuple[Ints3d, Floats2d]:
