@@ -27,8 +27,10 @@ from spacy.util import minibatch
 from thinc.api import Config, Model
 
 from ..ml.features import add_lexicon_words, check_lexicon, fit_char_features
-from ..pipeline.base import AllowedTags, CRFDevice, CRFPipe, Decoder, Part, Predictions, check_setting
+from ..pipeline.base import AllowedTags, CRFDevice, CRFPipe, Predictions, check_setting
+from ..pipeline.decoders import Decoder
 from ..pipeline.probs import set_probs
+from ..pipeline.serialization import Part
 from .dictionary import UserDictionary, bmes_mask, read_user_words
 from .sighan import read_word_list
 from .spans import clear_spans, restore_spans, save_spans

@@ -1,8 +1,7 @@
 """`CRFPipe`: the trainable component behind `crf_tagger` and `crf_segmenter`.
 
-It predicts one label per token with a linear-chain CRF (or, with
-`decoder="softmax"`, with the same emission scores decoded by argmax) and
-leaves what to do with the labels to subclasses.
+It predicts and learns one label per token from a model's `ChainScores`, read by its decoder (the `decoder`
+setting: see `decoders`), and leaves what to do with the labels to subclasses.
 """
 
 from collections import deque
@@ -25,39 +24,30 @@ from typing import (
 )
 
 import numpy
-import srsly
 from spacy.errors import Errors
 from spacy.language import Language
-from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc
 from spacy.training import Example, validate_examples, validate_get_examples
-from spacy.util import ensure_path, to_bytes
 from thinc.api import Model, NumpyOps, Ops, set_dropout_rate
 from thinc.types import ArrayXd, Floats2d, Ints2d
 
-from ..crf.chain_ops import FORBIDDEN, ChainScores, forward_backward, negative_log_likelihood, valid_mask, viterbi
+from ..crf.chain_ops import FORBIDDEN, ChainScores
 from ..crf.diagnostics import EmissionGaps, crf_measures, top2_gaps
 from ..crf.layer import CRF_PARAM_NAMES, set_crf_labels
-from ..crf.nbest import nbest_viterbi
 from ..crf.schemes import check_scheme, constraint_masks, find_violation
-from ..util import atomic_write
 from . import probs as _probs  # noqa: F401  (registers token._.crf_prob and token._.crf_probs)
+from .decoders import DECODERS, ChainDecoder
+from .serialization import PartsPipe
 from .windows import WINDOW, context_width, windowed_emissions
 
-Decoder = Literal["crf", "softmax"]
 # Where the chain algorithms (forward-backward, Viterbi) run: on the CPU, or on the model's device.
 CRFDevice = Literal["cpu", "model"]
 Scheme = Optional[Literal["BMES", "BIO", "BILUO"]]
 CPU_OPS = NumpyOps()
-
-# Parts a saved component must have (besides the vocab, which spaCy saves with the pipeline).
-REQUIRED_PARTS = ("cfg", "model")
 # (tag ids, probability of each chosen tag or None when not computed) per doc
 Predictions = Tuple[List[numpy.ndarray], List[Optional[numpy.ndarray]]]
 # Per doc: a len(doc)×K boolean mask of the tags each token may take, or None (no constraint)
 AllowedTags = List[Optional[numpy.ndarray]]
-# A serialized part of the component: (to bytes, from bytes); what the reader returns is ignored.
-Part = Tuple[Callable[[], bytes], Callable[[bytes], object]]
 
 
 def check_setting(name: str, value, allowed: Sequence) -> None:
@@ -66,8 +56,8 @@ def check_setting(name: str, value, allowed: Sequence) -> None:
         raise ValueError(f"Unknown {name} {value!r}: allowed are {', '.join(map(repr, allowed))}.")
 
 
-class CRFPipe(TrainablePipe):
-    """Token labelling with a CRF over emission scores. Subclasses define
+class CRFPipe(PartsPipe):
+    """Token labelling with a decoder over a model's chain scores. Subclasses define
     `gold_tags` (one gold label or None per predicted token) and `set_annotations`."""
 
     def __init__(
@@ -88,16 +78,16 @@ class CRFPipe(TrainablePipe):
         self.name = name
         self.scorer = scorer
         check_scheme(scheme)
-        check_setting("decoder", decoder, get_args(Decoder))
+        check_setting("decoder", decoder, tuple(DECODERS))
         check_setting("crf_device", crf_device, get_args(CRFDevice))
         check_setting("probabilities", probabilities, (True, False))
-        # The one home of the labels and the scheme; the CRF layer is told them at initialize and load.
         self._emission_gaps: Optional[EmissionGaps] = None  # set by the first update (see _record_emission_gaps)
         # tokens of one pass over the training examples (counted at initialize) and tokens updated on since,
         # reported to an optimizer whose rates fall by epochs (spacy_crf_lr.Adam.v1 `epochs`)
         self._epoch_tokens = 0
         self._tokens_trained = 0
         self._last_update: Optional[Dict[str, object]] = None  # the optimizer's rates at the last update (see score)
+        # The one home of the labels and the scheme; the CRF layer is told them at initialize and load.
         self.cfg = {
             "labels": [],
             "scheme": scheme,
@@ -127,6 +117,11 @@ class CRFPipe(TrainablePipe):
         return tuple(crf.ops.to_numpy(crf.get_param(name)).copy() for name in CRF_PARAM_NAMES)
 
     @property
+    def decoder(self) -> ChainDecoder:
+        """The decoder of the `decoder` setting."""
+        return DECODERS[self.cfg["decoder"]]
+
+    @property
     def chain_ops(self) -> Ops:
         """Ops the decoding and loss run on: the CPU's, or the model's with crf_device = "model"."""
         return self.model.ops if self.cfg.get("crf_device") == "model" else CPU_OPS
@@ -134,6 +129,10 @@ class CRFPipe(TrainablePipe):
     def _configure_crf(self) -> None:
         """Tell the CRF layer the component's labels and scheme (at initialize and load)."""
         set_crf_labels(self.model.get_ref("crf"), self.labels, self.cfg["scheme"])
+
+    def _loaded(self) -> None:
+        """Once loaded, the CRF layer is told the labels and scheme."""
+        self._configure_crf()
 
     def add_label(self, label: str) -> int:
         if not isinstance(label, str):
@@ -166,22 +165,8 @@ class CRFPipe(TrainablePipe):
         scores = self._predict_scores(docs).to(ops)
         self._record_emission_gaps(docs, scores)
         allowed = self._allowed_mask(ops, docs, scores)
-        if self.cfg["decoder"] == "crf":
-            paths, _ = viterbi(ops, scores, allowed=allowed)
-            marginals = (
-                forward_backward(ops, scores, with_transitions=False, allowed=allowed).marginals
-                if probabilities
-                else None
-            )
-        else:
-            if allowed is not None:
-                scores.emissions = ops.xp.where(allowed, scores.emissions, -numpy.inf).astype(scores.emissions.dtype)
-            marginals = ops.softmax(scores.emissions, axis=-1) if probabilities else None
-            paths = scores.emissions.argmax(axis=-1)
-        probs = None
-        if probabilities:
-            probs = ops.to_numpy(ops.xp.take_along_axis(marginals, paths.astype("int64")[:, :, None], axis=2)[:, :, 0])
-        paths = ops.to_numpy(paths)
+        paths, probs = self.decoder.decode(ops, scores, allowed=allowed, probabilities=probabilities)
+        paths, probs = ops.to_numpy(paths), None if probs is None else ops.to_numpy(probs)
         return [paths[i, : len(doc)] for i, doc in enumerate(docs)], [
             None if probs is None else probs[i, : len(doc)] for i, doc in enumerate(docs)
         ]
@@ -227,19 +212,8 @@ class CRFPipe(TrainablePipe):
             return [(numpy.zeros((0,), "int32"), 0.0)]
         ops = self.chain_ops
         scores = self._predict_scores([doc]).to(ops)
-        allowed = self._allowed_mask(ops, [doc], scores)
-        if self.cfg["decoder"] == "crf":
-            log_z = float(forward_backward(ops, scores, with_transitions=False, allowed=allowed).log_z[0])
-        else:  # independent tokens: a chain of log-softmax emissions with zero transitions, log Z = 0
-            emissions = scores.emissions if allowed is None else ops.xp.where(allowed, scores.emissions, -numpy.inf)
-            zeros = ops.xp.zeros_like(scores.start)
-            with numpy.errstate(divide="ignore"):  # log 0 = -inf for a forbidden tag, as intended
-                log_probs = ops.xp.log(ops.softmax(emissions, axis=-1))
-            transitions, _, _ = scores.potentials()
-            scores = ChainScores(log_probs, scores.lengths, transitions * 0, zeros, zeros)
-            log_z = 0.0
-        paths, path_scores = nbest_viterbi(ops, scores, k, allowed=allowed)
-        paths, log_probs = ops.to_numpy(paths[0]), ops.to_numpy(path_scores[0]) - log_z
+        paths, log_probs = self.decoder.nbest(ops, scores, k, allowed=self._allowed_mask(ops, [doc], scores))
+        paths, log_probs = ops.to_numpy(paths[0]), ops.to_numpy(log_probs[0])
         # A path through a move the scheme forbids (FORBIDDEN) has probability exp(-1e4) = 0: left out.
         return [(paths[r], float(log_probs[r])) for r in range(k) if log_probs[r] > FORBIDDEN / 2]
 
@@ -270,10 +244,9 @@ class CRFPipe(TrainablePipe):
         return used, ids
 
     def get_loss(self, examples: Iterable[Example], scores: ChainScores) -> Tuple[float, ChainScores]:
-        """Summed loss over the annotated docs and its gradient. The CRF loss is the
-        negative log-likelihood of each gold path, summed over docs (not averaged,
-        like spaCy's tagger); the softmax loss is the summed per-token cross-entropy.
-        Partly labelled docs: the CRF maximises the summed probability of all the paths that
+        """The decoder's loss summed over the annotated docs (not averaged, like spaCy's tagger), and its gradient.
+        The CRF loss is the negative log-likelihood of each gold path; the softmax loss the per-token
+        cross-entropy. Partly labelled docs: the CRF maximises the summed probability of all the paths that
         agree with the known labels; the softmax loss counts the labelled tokens only."""
         examples = list(examples)
         validate_examples(examples, f"{type(self).__name__}.get_loss")
@@ -281,9 +254,7 @@ class CRFPipe(TrainablePipe):
         xp = ops.xp
         scores = scores.to(ops)
         used, ids = self._gold_ids(examples)
-        d_scores = scores.zeros_like(ops)
-        if self.cfg["decoder"] == "softmax":  # the CRF's own scores get no gradient: the optimizer never moves them
-            d_scores.transitions = d_scores.start = d_scores.end = None
+        d_scores = self.decoder.zero_gradient(ops, scores)  # None where the optimizer must not move the scores
         if not used:
             return 0.0, d_scores.to(self.model.ops)
         rows = xp.asarray(used)
@@ -292,13 +263,9 @@ class CRFPipe(TrainablePipe):
             padded[row, : len(gold)] = gold
         tags = ops.asarray2i(cast(Ints2d, padded))
         sub = ChainScores(scores.emissions[rows], scores.lengths[rows], scores.transitions, scores.start, scores.end)
-        if self.cfg["decoder"] == "crf":
-            losses, d_sub = negative_log_likelihood(ops, sub, tags)
-            loss = float(losses.sum())
-            d_scores.transitions, d_scores.start, d_scores.end = d_sub.transitions, d_sub.start, d_sub.end
-            d_scores.emissions[rows] = d_sub.emissions
-        else:
-            loss, d_scores.emissions[rows] = _softmax_loss(ops, sub, tags)
+        loss, d_sub = self.decoder.loss(ops, sub, tags)
+        d_scores.emissions[rows] = d_sub.emissions
+        d_scores.transitions, d_scores.start, d_scores.end = d_sub.transitions, d_sub.start, d_sub.end
         if numpy.isnan(loss):
             raise ValueError(Errors.E910.format(name=self.name))
         return loss, d_scores.to(self.model.ops)
@@ -404,87 +371,6 @@ class CRFPipe(TrainablePipe):
         self._last_update = applied_update(sgd)
         super().finish_update(sgd)
 
-    # ----- serialization: every part named on failure, the CRF layer kept in step with the labels -----
-
-    def _parts(self) -> Dict[str, Part]:
-        """Serialized parts besides the vocab: name -> (to bytes, from bytes). Subclasses may add optional ones."""
-        return {
-            "cfg": (
-                lambda: srsly.json_dumps(self.cfg, indent=2).encode("utf8"),
-                lambda b: self.cfg.update(srsly.json_loads(b)),
-            ),
-            "model": (self.model.to_bytes, self.model.from_bytes),
-        }
-
-    def to_bytes(self, *, exclude=tuple()) -> bytes:
-        self._validate_serialization_attrs()
-        serialize = {name: write for name, (write, _) in self._parts().items()}
-        serialize["vocab"] = lambda: self.vocab.to_bytes(exclude=exclude)
-        return to_bytes(serialize, exclude)
-
-    def from_bytes(self, bytes_data, *, exclude=tuple()):
-        """Load from bytes; raises naming the missing or damaged part."""
-        self._validate_serialization_attrs()
-        try:
-            msg = srsly.msgpack_loads(bytes_data)
-        except Exception as error:
-            raise ValueError(f"Cannot load component '{self.name}' from bytes: they are damaged ({error}).") from error
-        if "vocab" in msg and "vocab" not in exclude:
-            self.vocab.from_bytes(msg["vocab"], exclude=exclude)
-        for name, (_, read) in self._parts().items():
-            if name in exclude:
-                continue
-            if name not in msg:
-                if name in REQUIRED_PARTS:
-                    raise ValueError(f"Cannot load component '{self.name}' from bytes: they hold no {name!r}.")
-                continue
-            self._read_part(read, msg[name], f"its {name!r} bytes")
-        self._configure_crf()
-        return self
-
-    def to_disk(self, path, *, exclude=tuple()) -> None:
-        """Save cfg, model and any further part, each under a temporary name renamed when complete."""
-        self._validate_serialization_attrs()
-        path = ensure_path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        for name, (write, _) in self._parts().items():
-            if name not in exclude:
-                with atomic_write(path / name, "wb") as file:
-                    file.write(write())
-        if "vocab" not in exclude:
-            self.vocab.to_disk(path / "vocab", exclude=exclude)
-
-    def from_disk(self, path, *, exclude=tuple()):
-        """Load from a component directory; a missing cfg or model, or a damaged file, fails here, naming it."""
-        self._validate_serialization_attrs()
-        path = ensure_path(path)
-        if "vocab" not in exclude and (path / "vocab").exists():
-            self.vocab.from_disk(path / "vocab", exclude=exclude)
-        for name, (_, read) in self._parts().items():
-            file = path / name
-            if name in exclude:
-                continue
-            if not file.is_file():
-                if name in REQUIRED_PARTS:
-                    raise ValueError(
-                        f"Cannot load component '{self.name}': {file} is missing. A saved {type(self).__name__} "
-                        f"directory holds {' and '.join(REQUIRED_PARTS)}: copy the whole pipeline directory."
-                    )
-                continue
-            self._read_part(read, file.read_bytes(), str(file))
-        self._configure_crf()
-        return self
-
-    def _read_part(self, read: Callable[[bytes], object], data: bytes, where: str) -> None:
-        """Apply one part's reader, naming where the data came from if it fails."""
-        try:
-            read(data)
-        except Exception as error:
-            raise ValueError(
-                f"Cannot load component '{self.name}' from {where}: the data is damaged, truncated or not "
-                f"made by this component ({type(error).__name__}: {error})."
-            ) from error
-
 
 def applied_update(sgd) -> Dict[str, Any]:
     """What the optimizer `sgd` applies to an update now, and whether it keeps parameter averages: its own
@@ -498,14 +384,3 @@ def applied_update(sgd) -> Dict[str, Any]:
         rate = float(rate) if isinstance(rate, Real) else None
         rates = {"learn_rate": rate, "crf_lr": rate, "param_lrs": {}}
     return {**rates, "averaged": getattr(sgd, "averages", None) is not None}
-
-
-def _softmax_loss(ops, scores: ChainScores, tags) -> Tuple[float, numpy.ndarray]:
-    """Summed per-token cross-entropy of softmax(emissions) and its gradient."""
-    xp = ops.xp
-    n_tags = scores.emissions.shape[2]
-    valid = (valid_mask(ops, scores).T & (tags >= 0))[:, :, None]  # tag -1: unknown, no loss
-    probs = ops.softmax(scores.emissions, axis=-1)
-    gold = xp.eye(n_tags, dtype="float32")[xp.maximum(tags, 0)] * valid
-    loss = -float((gold * xp.log(xp.maximum(probs, 1e-30))).sum())
-    return loss, (probs - gold) * valid

@@ -12,7 +12,8 @@ from spacy.training import Example
 from spacy.util import registry
 from thinc.api import Config, Model
 
-from .base import CRFDevice, CRFPipe, Decoder, Predictions, Scheme
+from .base import CRFDevice, CRFPipe, Predictions, Scheme
+from .decoders import Decoder
 from .probs import set_probs
 
 DEFAULT_MODEL_CONFIG = """
