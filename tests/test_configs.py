@@ -90,4 +90,21 @@ def test_the_segmenter_default_model_is_the_cnn_crf_recipe():
     assert DEFAULT_MODEL == recipe
     nlp = spacy.blank("zh")
     nlp.add_pipe("crf_segmenter")
-    assert nlp.config["components"]["crf_segmenter"]["model"] == recipe
+    assert nlp.config["components"]["crf_segmenter"]["model"] == registry.fill({"model": recipe})["model"]
+
+
+REMOVED_SETTINGS = ["embed_dropout", "bigram_min_count", "bigram_dropout", "leave_one_out", "trigram_rows"]
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda path: path.name)
+def test_the_shipped_configs_name_no_removed_setting_and_no_file_outside_initialize(config):
+    raw = load_config(config, interpolate=False)
+    text = config.read_text(encoding="utf8")
+    assert not [setting for setting in REMOVED_SETTINGS if f"\n{setting} =" in text]
+    for name, component in raw["components"].items():
+        assert "user_words" not in component and "words" not in component.get("scorer", {}), name
+    if "crf_segmenter" in raw["components"]:
+        assert raw["initialize"]["components"]["crf_segmenter"] == {
+            "user_words": "${paths.user_words}",
+            "words": "${paths.words}",
+        }
