@@ -17,12 +17,13 @@ import spacy_crf_lr
 PACKAGE = ROOT / "spacy_crf_lr"
 FIXTURES = ROOT / "tests" / "fixtures" / "release_0_1_0"
 FIXTURES_0_2_0 = ROOT / "tests" / "fixtures" / "release_0_2_0"
-# room (subpackage or top-level module) -> the rooms its modules may import from (besides itself)
+# room (subpackage, nested subpackage or top-level module) -> the rooms its modules may import from (besides itself)
 ALLOWED_IMPORTS = {
     "crf": set(),  # the CRF library: thinc and numpy only
-    "ml": {"crf"},  # architectures
+    "ml": {"crf"},  # generic architectures
+    "ml.chars": set(),  # the character features for segmentation: layers, architectures, fitting
     "pipeline": {"crf", "ml", "util"},  # the generic components: no Chinese-segmentation code
-    "cws": {"crf", "ml", "pipeline", "util"},  # Chinese word segmentation, its component included
+    "cws": {"crf", "ml", "ml.chars", "pipeline", "util"},  # Chinese word segmentation, its component included
     "run": {"cws", "util"},  # running a pipeline over many lines: worker processes, files, Ray
     "training": {"crf", "pipeline"},
     "cli": {"crf", "cws", "pipeline", "run", "util"},
@@ -30,26 +31,44 @@ ALLOWED_IMPORTS = {
 }
 
 
+def room_of(parts: tuple) -> str:
+    """The room of a module inside spacy_crf_lr (its dotted name's parts below the package): the longest room
+    its name starts with ("" for the package itself)."""
+    rooms = [room for room in ALLOWED_IMPORTS if tuple(room.split(".")) == parts[: room.count(".") + 1]]
+    return max(rooms, key=len, default="")
+
+
 def internal_imports(path: Path) -> set:
-    """The spacy_crf_lr subpackages a module imports (absolute or relative imports)."""
-    found = set()
-    subpackage = path.relative_to(PACKAGE).with_suffix("").parts[0]
+    """The rooms a module imports from (absolute or relative imports)."""
+    package = path.relative_to(PACKAGE).with_suffix("").parts[:-1]  # the package that relative imports start from
+    targets = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf8"))):
         if isinstance(node, ast.ImportFrom):
-            if node.level == 1:
-                found.add(subpackage)
-            elif node.level == 2 and node.module:
-                found.add(node.module.split(".")[0])
-            elif node.level == 0 and (node.module or "").startswith("spacy_crf_lr."):
-                found.add(node.module.split(".")[1])
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                if node.module:
+                    targets.append(base + tuple(node.module.split(".")))
+                else:
+                    targets.extend(base + (alias.name,) for alias in node.names)
+            elif (node.module or "").startswith("spacy_crf_lr."):
+                targets.append(tuple(node.module.split(".")[1:]))
         elif isinstance(node, ast.Import):
-            found.update(a.name.split(".")[1] for a in node.names if a.name.startswith("spacy_crf_lr."))
-    return found
+            targets.extend(tuple(a.name.split(".")[1:]) for a in node.names if a.name.startswith("spacy_crf_lr."))
+    return {room_of(target) for target in targets} - {""}
 
 
 def room_modules(room: str) -> list:
-    """The modules of a room: a subpackage's files, or the top-level module itself."""
-    return [PACKAGE / f"{room}.py"] if (PACKAGE / f"{room}.py").is_file() else sorted((PACKAGE / room).glob("*.py"))
+    """The modules of a room: a (nested) subpackage's own files, or the top-level module itself."""
+    folder = PACKAGE.joinpath(*room.split("."))
+    return [folder.with_suffix(".py")] if folder.with_suffix(".py").is_file() else sorted(folder.glob("*.py"))
+
+
+def test_import_rooms_resolve_nested_and_relative_imports():
+    assert room_of(("ml", "chars", "keys")) == "ml.chars" and room_of(("ml", "tagger")) == "ml"
+    assert room_of(("cws", "segmenter")) == "cws" and room_of(("__init__",)) == ""
+    assert internal_imports(PACKAGE / "ml" / "chars" / "fitting.py") == {"ml.chars"}
+    assert "ml.chars" in internal_imports(PACKAGE / "cws" / "segmenter.py")
+    assert internal_imports(PACKAGE / "ml" / "tagger.py") <= {"crf", "ml"}
 
 
 def test_every_module_is_in_a_room():
@@ -86,7 +105,7 @@ def test_the_generic_components_load_no_chinese_segmentation_code():
         full_names=True,
     )
     assert "spacy_crf_lr.pipeline.tagger" in loaded
-    assert not {name for name in loaded if name.startswith(("spacy_crf_lr.cws", "spacy_crf_lr.ml.features"))}
+    assert not {name for name in loaded if name.startswith(("spacy_crf_lr.cws", "spacy_crf_lr.ml.chars"))}
 
 
 def test_sighan_files_and_bakeoff_scoring_need_no_spacy():
@@ -119,6 +138,8 @@ def test_segmenters_saved_by_release_0_2_0_still_load_and_predict_the_same(pipel
     scorer's word list; CharEmbed.v3 with user words as features; an ensemble), loaded from elsewhere."""
     expected = json.loads((FIXTURES_0_2_0 / "expected.json").read_text(encoding="utf8"))[pipeline]
     monkeypatch.chdir(tmp_path)  # the saved config's file paths do not resolve here: nothing may need them
+    # 0.2.0's layers saved the attrs of settings removed in 0.3.0 (bigram_min_count, known_bigrams, ...)
+    assert b"known_bigrams" in (FIXTURES_0_2_0 / pipeline / "crf_segmenter" / "model").read_bytes()
     nlp = spacy.load(FIXTURES_0_2_0 / pipeline)
     segmenter = nlp.get_pipe("crf_segmenter")
     for text, output in expected.items():
@@ -149,7 +170,7 @@ def test_predicting_leaves_the_serialized_component_unchanged():
 
 
 def test_the_character_key_cache_is_bounded():
-    from spacy_crf_lr.ml.features import CHAR_KEY_CACHE_SIZE, char_keys
+    from spacy_crf_lr.ml.chars.keys import CHAR_KEY_CACHE_SIZE, char_keys
 
     assert char_keys.cache_info().maxsize == CHAR_KEY_CACHE_SIZE
 

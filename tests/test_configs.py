@@ -39,16 +39,30 @@ def sighan_file(path: Path, n: int) -> Path:
 
 @pytest.fixture(scope="module")
 def trained_cnn(tmp_path_factory):
-    """(model-best, train file) of configs/cnn_crf.cfg trained for a few steps by `spacy train`."""
+    """(model-best, train file) of configs/cnn_crf.cfg trained for a few steps by `spacy train`, with a training
+    word list and a user dictionary (deleted after training)."""
     root = tmp_path_factory.mktemp("cnn")
     train = sighan_file(root / "train.utf8", 200)
+    (root / "words.utf8").write_text("中国\n人民\n", encoding="utf8")
+    (root / "user.utf8").write_text("人民银行\n", encoding="utf8")
     python(
         "-m", "spacy", "train", str(ROOT / "configs" / "cnn_crf.cfg"), "--output", str(root / "out"),
         "--paths.train", str(train), "--paths.dev", str(train), "--training.max_steps", "8",
+        "--paths.words", str(root / "words.utf8"), "--paths.user_words", str(root / "user.utf8"),
         "--training.eval_frequency", "4", "--training.optimizer.learn_rate.initial_rate", "0.003",
         "--training.optimizer.learn_rate.warmup_steps", "0",
     )  # fmt: skip
+    (root / "words.utf8").unlink()
+    (root / "user.utf8").unlink()
     return root / "out" / "model-best", train
+
+
+def test_paths_words_and_user_words_are_kept_in_the_trained_model(trained_cnn):
+    model, _ = trained_cnn
+    segmenter = spacy.load(model).get_pipe("crf_segmenter")
+    assert segmenter.known_words == frozenset(["中国", "人民"]) and segmenter.user_words == ["人民银行"]
+    components = load_config(model / "config.cfg", interpolate=False)["components"]
+    assert not [s for s in strings_in(components) if ".utf8" in s]  # loading reads no file path
 
 
 def test_a_trained_model_resumes_training_with_its_own_rates(trained_cnn):
@@ -63,7 +77,16 @@ def test_a_trained_model_resumes_training_with_its_own_rates(trained_cnn):
 def test_spacy_debug_data_and_debug_model_run(trained_cnn, config):
     model, train = trained_cnn
     path = model / "config.cfg" if config == "model" else ROOT / "configs" / config
-    paths = ["--paths.train", str(train), "--paths.dev", str(train)]
+    paths = [
+        "--paths.train",
+        str(train),
+        "--paths.dev",
+        str(train),
+        "--paths.words",
+        "null",
+        "--paths.user_words",
+        "null",
+    ]
     python("-m", "spacy", "debug", "data", str(path), *paths)
     python("-m", "spacy", "debug", "model", str(path), "crf_segmenter", *paths)
 
@@ -90,4 +113,21 @@ def test_the_segmenter_default_model_is_the_cnn_crf_recipe():
     assert DEFAULT_MODEL == recipe
     nlp = spacy.blank("zh")
     nlp.add_pipe("crf_segmenter")
-    assert nlp.config["components"]["crf_segmenter"]["model"] == recipe
+    assert nlp.config["components"]["crf_segmenter"]["model"] == registry.fill({"model": recipe})["model"]
+
+
+REMOVED_SETTINGS = ["embed_dropout", "bigram_min_count", "bigram_dropout", "leave_one_out", "trigram_rows"]
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda path: path.name)
+def test_the_shipped_configs_name_no_removed_setting_and_no_file_outside_initialize(config):
+    raw = load_config(config, interpolate=False)
+    text = config.read_text(encoding="utf8")
+    assert not [setting for setting in REMOVED_SETTINGS if f"\n{setting} =" in text]
+    for name, component in raw["components"].items():
+        assert "user_words" not in component and "words" not in component.get("scorer", {}), name
+    if "crf_segmenter" in raw["components"]:
+        assert raw["initialize"]["components"]["crf_segmenter"] == {
+            "user_words": "${paths.user_words}",
+            "words": "${paths.words}",
+        }

@@ -5,7 +5,9 @@ import random
 import pytest
 import spacy
 from conftest import python
+from spacy.util import load_config, load_model_from_config
 from test_segmenter import TINY_CHAR_CNN, sentences
+from thinc.api import Config
 
 from spacy_crf_lr.cws.corpus import make_example
 from spacy_crf_lr.cws.dictionary import UserDictionary, bmes_mask, read_user_words
@@ -123,11 +125,27 @@ def test_softmax_decoder_also_keeps_dictionary_words():
     assert len(best) == 3 and best[0][1] >= best[1][1] >= best[2][1] and best[0][1] <= 0.0
 
 
-def test_user_words_setting_is_read_at_initialize_and_saved(tmp_path):
+def segmenter_from_config(initialize: dict, **component) -> spacy.Language:
+    """A blank pipeline of one tiny crf_segmenter built from a config, as `spacy train` builds it: `initialize`
+    is its [initialize.components.crf_segmenter] block, `component` more factory settings."""
+    segmenter = {"factory": "crf_segmenter", "model": {"tok2vec": TINY_CHAR_CNN}, **component}
+    config = {
+        "nlp": {"lang": "zh", "pipeline": ["crf_segmenter"]},
+        "components": {"crf_segmenter": segmenter},
+        "initialize": {"components": {"crf_segmenter": initialize}},
+    }
+    return load_model_from_config(Config(config), auto_fill=True)
+
+
+def user_file(tmp_path):
     path = tmp_path / "user.txt"
     path.write_text("人民银行\n发展很\n", encoding="utf-8")
-    nlp = spacy.blank("zh")
-    nlp.add_pipe("crf_segmenter", config={"model": {"tok2vec": TINY_CHAR_CNN}, "user_words": str(path)})
+    return path
+
+
+def test_user_words_setting_is_read_at_initialize_and_saved(tmp_path):
+    path = user_file(tmp_path)
+    nlp = segmenter_from_config({"user_words": str(path)})
     examples = [make_example(nlp, words) for words in sentences(30)]
     nlp.initialize(lambda: examples)
     segmenter = nlp.get_pipe("crf_segmenter")
@@ -138,6 +156,9 @@ def test_user_words_setting_is_read_at_initialize_and_saved(tmp_path):
     nlp.to_disk(tmp_path / "model")
     path.unlink()  # the words are in the model: the file is not needed any more
     assert (tmp_path / "model" / "crf_segmenter" / "user_words").is_file()
+    saved = load_config(tmp_path / "model" / "config.cfg", interpolate=False)
+    assert saved["components"]["crf_segmenter"]["user_words"] is None  # what loading reads names no file
+    assert str(path) not in Config({"components": saved["components"]}).to_str()
     loaded = spacy.load(tmp_path / "model")
     assert loaded.get_pipe("crf_segmenter").user_words == ["人民银行", "今天学习", "发展很"]
     assert words_of(loaded, "中国人民银行的发展很快。我们今天学习历史") == expected
@@ -155,9 +176,23 @@ def test_user_words_setting_is_read_at_initialize_and_saved(tmp_path):
 
 
 def test_missing_user_words_file_is_an_error_at_initialize(tmp_path):
-    nlp = spacy.blank("zh")
-    nlp.add_pipe("crf_segmenter", config={"model": {"tok2vec": TINY_CHAR_CNN}, "user_words": str(tmp_path / "x")})
+    nlp = segmenter_from_config({"user_words": str(tmp_path / "x")})
     with pytest.raises(ValueError, match="User dictionary not found"):
+        nlp.initialize(lambda: [make_example(nlp, ["中国"])])
+
+
+def test_the_factory_user_words_of_0_2_0_still_work_with_a_deprecation_warning(tmp_path):
+    path = user_file(tmp_path)
+    nlp = segmenter_from_config({}, user_words=str(path))
+    with pytest.warns(DeprecationWarning, match=r"set \[initialize.components.crf_segmenter\] user_words instead"):
+        nlp.initialize(lambda: [make_example(nlp, words) for words in sentences(10)])
+    assert nlp.get_pipe("crf_segmenter").user_words == ["人民银行", "发展很"]
+
+
+def test_user_words_in_both_places_are_refused_naming_both(tmp_path):
+    path = user_file(tmp_path)
+    nlp = segmenter_from_config({"user_words": str(path)}, user_words="old.txt")
+    with pytest.raises(ValueError, match=r"user_words is set twice: .*user.txt.* and 'old.txt'"):
         nlp.initialize(lambda: [make_example(nlp, ["中国"])])
 
 

@@ -27,7 +27,9 @@ class SegmentationScorer:
     missing too, a warning says so and OOV/IV recall are left out."""
 
     def __init__(self, words_path: Optional[str]):
-        self.words_path = words_path  # read by crf_segmenter at initialize, to keep the list with the model
+        # In a pipeline config the list is [initialize.components.NAME] words; a scorer's `words` (its place before
+        # 0.3.0) is still read by crf_segmenter at initialize, with a DeprecationWarning.
+        self.words_path = words_path
 
     def __call__(
         self, examples: Iterable[Example], *, known_words: Optional[Collection[str]] = None, **kwargs: Any
@@ -65,5 +67,6 @@ def _words_or_warn(path: Optional[str]) -> Optional[frozenset]:
 
 @registry.scorers("spacy_crf_lr.segmentation_scorer.v1")
 def make_segmentation_scorer(words: Optional[str] = None) -> SegmentationScorer:
-    """token_p/r/f as the bakeoff counts them; OOV/IV recall when `words` names a word list."""
+    """token_p/r/f as the bakeoff counts them; OOV/IV recall with the word list crf_segmenter keeps (set by
+    [initialize.components.NAME] words), or with the list at `words` (in a pipeline config: deprecated since 0.3.0)."""
     return SegmentationScorer(words)

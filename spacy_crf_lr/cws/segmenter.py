@@ -1,5 +1,6 @@
 """The `crf_segmenter` component: Chinese word segmentation as BMES tagging of characters."""
 
+import warnings
 from pathlib import Path
 from typing import (
     Callable,
@@ -26,7 +27,7 @@ from spacy.training import Example
 from spacy.util import minibatch
 from thinc.api import Config, Model
 
-from ..ml.features import add_lexicon_words, check_lexicon, fit_char_features
+from ..ml.chars.fitting import add_lexicon_words, check_lexicon, fit_char_features
 from ..pipeline.base import AllowedTags, CRFDevice, CRFPipe, Predictions, check_setting
 from ..pipeline.decoders import Decoder
 from ..pipeline.probs import set_probs
@@ -64,11 +65,6 @@ mix = false
 dictionary_length = 4
 unseen_dropout = 0.02
 dictionary_dropout = 0.1
-embed_dropout = false
-bigram_min_count = 0
-bigram_dropout = 0.0
-leave_one_out = false
-trigram_rows = 0
 
 [model.tok2vec.encode]
 @architectures = "spacy.MaxoutWindowEncoder.v2"
@@ -92,9 +88,8 @@ UserWordsMode = Literal["force", "features", "both"]
         "decoder": "crf",
         "crf_device": "cpu",
         "probabilities": True,
-        "user_words": None,
         "user_words_mode": "force",
-        "scorer": {"@scorers": "spacy_crf_lr.segmentation_scorer.v1", "words": None},
+        "scorer": {"@scorers": "spacy_crf_lr.segmentation_scorer.v1"},
     },
     default_score_weights={"token_f": 1.0, "token_p": 0.0, "token_r": 0.0},
 )
@@ -107,16 +102,17 @@ def make_crf_segmenter(
     crf_device: CRFDevice,
     probabilities: StrictBool,
     scorer: Optional[Callable],
-    user_words: Optional[Union[str, Path]] = None,
     user_words_mode: UserWordsMode = "force",
+    user_words: Optional[Union[str, Path]] = None,
 ) -> "CRFSegmenter":
     """Word segmenter for character-tokenized docs (spacy.blank("zh"), segmenter "char").
     scheme: BMES (constrained) or null (unconstrained); decoder: crf or softmax;
     crf_device: cpu (decoding and loss on the CPU) or model (on the model's device);
     probabilities: compute token._.crf_prob (the CRF's forward–backward at prediction);
-    user_words: user dictionary file (one word a line) read at initialize, or null;
     user_words_mode: force (each match is one word), features (the words join the model's dictionary
-    features: the model weighs them; needs CharEmbed.v2 or v3 with dictionary_length ≥ 2) or both."""
+    features: the model weighs them; needs CharEmbed.v2 or v3 with dictionary_length ≥ 2) or both.
+    The user dictionary and training word list files are initialize settings (see CRFSegmenter.initialize);
+    user_words here is their place before 0.3.0, still read at initialize (with a DeprecationWarning)."""
     return CRFSegmenter(
         nlp.vocab,
         model,
@@ -150,7 +146,7 @@ class CRFSegmenter(CRFPipe):
         user_words_mode="force",
     ):
         check_setting("user_words_mode", user_words_mode, get_args(UserWordsMode))
-        self.user_words_path = None if user_words is None else str(user_words)
+        self.factory_user_words = user_words  # before 0.3.0 the user dictionary file was a factory setting
         self.dictionary = self._new_dictionary()
         super().__init__(
             vocab,
@@ -172,24 +168,55 @@ class CRFSegmenter(CRFPipe):
     def gold_tags(self, example: Example) -> List[Optional[str]]:
         return char_tags(example)
 
-    def initialize(self, get_examples, *, nlp=None, labels=None) -> None:
-        """Initialize with the BMES labels (other labels are refused); keep the scorer's word list, and add
-        the words of the `user_words` file, if set, to the user dictionary."""
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp: Optional[Language] = None,
+        labels: Optional[Sequence[str]] = None,
+        user_words: Optional[Union[str, Path]] = None,
+        words: Optional[Union[str, Path]] = None,
+    ) -> None:
+        """Initialize with the BMES labels (other labels are refused). The settings of
+        [initialize.components.NAME]: user_words, a user dictionary file (one word a line) whose words join the
+        user dictionary; words, the training word list (one word a line) for the scorer's OOV/IV recall. Both
+        files are read here and their words saved with the component, so the saved config names no file."""
         if labels is not None and tuple(labels) != BMES:
             raise ValueError(f"crf_segmenter labels are always {list(BMES)}, got {list(labels)}.")
+        user_words = self._init_file("user_words", user_words, self.factory_user_words, f"[components.{self.name}]")
+        scorer_words = getattr(self.scorer, "words_path", None)
+        words = self._init_file("words", words, scorer_words, f"[components.{self.name}.scorer]")
+        if words is not None and not Path(words).is_file():
+            raise ValueError(f"The training word list (words) {str(words)!r} does not exist.")
+        new_user_words = read_user_words(user_words) if user_words is not None else []
         super().initialize(get_examples, nlp=nlp, labels=BMES)
-        words_path = getattr(self.scorer, "words_path", None)
-        if words_path:
-            if not Path(words_path).is_file():
-                raise ValueError(f"The scorer's word list (scorer.words) {words_path} does not exist.")
-            self.known_words = frozenset(read_word_list(words_path))
-        if self.user_words_path is not None:
-            self.add_words(read_user_words(self.user_words_path))
+        if words is not None:
+            self.known_words = frozenset(read_word_list(words))
+        self.add_words(new_user_words)
 
-    def _fit_to_training(self, examples: Iterator[Example], get_examples: Callable[[], Iterable[Example]]) -> None:
+    def _init_file(
+        self, setting: str, value: Optional[Union[str, Path]], old_value: Optional[Union[str, Path]], old_place: str
+    ) -> Optional[Union[str, Path]]:
+        """The file of initialize setting `setting`, or that of its place before 0.3.0 (with a DeprecationWarning)."""
+        if not old_value:
+            return value
+        new_place = f"[initialize.components.{self.name}] {setting}"
+        if value is not None:
+            raise ValueError(
+                f"{setting} is set twice: {value!r} in {new_place} and {old_value!r} in {old_place}; "
+                f"set it only in {new_place}."
+            )
+        warnings.warn(
+            f"{setting} in {old_place} is deprecated since 0.3.0: set {new_place} instead (read at initialize "
+            "only, so the saved config names no file).",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        return old_value
+
+    def _fit_to_training(self, examples: Iterator[Example]) -> None:
         """Tell the CharEmbed.v2/v3 features the characters and words of the reference tokens."""
-        texts = (token.text for eg in examples for token in eg.reference)
-        fit_char_features(self.model, texts, docs=(eg.predicted for eg in get_examples()))
+        fit_char_features(self.model, (token.text for eg in examples for token in eg.reference))
 
     def score(self, examples: Iterable[Example], **kwargs) -> Dict:
         """The scorer's scores, with the word list kept in the model (if any) for OOV/IV recall."""

@@ -1,1 +1,1 @@
-"""Registered model architectures: the CRF tagger model and the character features."""
+"""Registered model architectures: the CRF tagger model and the ensemble; the character features are in chars/."""

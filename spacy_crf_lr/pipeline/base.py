@@ -306,7 +306,7 @@ class CRFPipe(PartsPipe):
         self._configure_crf()
         self._epoch_tokens, self._tokens_trained = 0, 0
         examples = self._counted(get_examples())
-        self._fit_to_training(examples, get_examples)
+        self._fit_to_training(examples)
         deque(examples, maxlen=0)  # finish the count where the subclass read less
         n_tag_samples = None if self.model.get_ref("crf").attrs["init_transitions"] == "counts" else 10
         eye = cast(Floats2d, numpy.eye(len(self.labels), dtype="float32"))  # thinc's type for it, as asarray2f wants
@@ -324,7 +324,7 @@ class CRFPipe(PartsPipe):
             self._epoch_tokens += len(eg.predicted)
             yield eg
 
-    def _fit_to_training(self, examples: Iterator[Example], get_examples: Callable[[], Iterable[Example]]) -> None:
+    def _fit_to_training(self, examples: Iterator[Example]) -> None:
         """What a subclass learns from a pass over the training examples before the model is initialized (the
         segmenter: its character features' lexicon); nothing here."""
 

@@ -59,19 +59,11 @@ def dictionary_keys(words: Iterable[str], max_length: int) -> numpy.ndarray:
     return numpy.unique(numpy.array([word_key(w) for w in kept], dtype="uint64"))
 
 
-def learn_lexicon(
-    words: Iterable[str], *, min_count: int, max_length: int, char_min_count: int = 1
-) -> Tuple[numpy.ndarray, numpy.ndarray]:
-    """Sorted norm keys of the characters seen at least char_min_count times in `words` (counted by norm key, so
-    full-width and ASCII forms count together), and sorted keys of the words of 2 .. max_length characters seen
-    at least min_count times."""
+def learn_lexicon(words: Iterable[str], *, min_count: int, max_length: int) -> Tuple[numpy.ndarray, numpy.ndarray]:
+    """Sorted norm keys of the characters in `words` (full-width and ASCII forms share one), and sorted keys of
+    the words of 2 .. max_length characters seen at least min_count times."""
     word_counts = Counter(words)
-    norm_counts: Counter = Counter()
-    for word, count in word_counts.items():
-        for char in word:
-            if not char.isspace():
-                norm_counts[char_keys(char)[0]] += count
-    norms = [norm for norm, count in norm_counts.items() if count >= char_min_count]
-    char_array = numpy.unique(numpy.array(norms, dtype="uint64"))
+    norms = {char_keys(char)[0] for word in word_counts for char in word if not char.isspace()}
+    char_array = numpy.unique(numpy.array(sorted(norms), dtype="uint64"))
     frequent = [word for word, count in word_counts.items() if count >= min_count]
     return char_array, dictionary_keys(frequent, max_length)
