@@ -10,7 +10,7 @@ def test_convert_writes_the_docs(tmp_path, capsys):
     source = tmp_path / "train.utf8"
     source.write_text("中国  人民\n\n银行  的\n", encoding="utf-8")
     assert main(["convert", str(source), str(tmp_path / "train.spacy")]) == 0
-    assert "wrote 2 docs" in capsys.readouterr().out
+    assert "wrote 2 docs" in capsys.readouterr().err
     assert len(DocBin().from_disk(tmp_path / "train.spacy")) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["train.spacy", "train.utf8"]
 

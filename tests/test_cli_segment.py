@@ -25,7 +25,7 @@ from spacy_crf_lr.run.parallel import (
     usable_processes,
 )
 from spacy_crf_lr.run.segment_file import with_progress
-from spacy_crf_lr.util import atomic_write
+from spacy_crf_lr.util import open_output
 
 OLD = "an earlier run's output\n"
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
@@ -126,11 +126,11 @@ def test_success_replaces_the_output_and_keeps_its_mode(tiny_segmenter, files, c
     assert sorted(p.name for p in output.parent.iterdir()) == ["in.txt", "out.txt"]
 
 
-def test_atomic_write_keeps_the_old_file_on_any_error(tmp_path):
+def test_open_output_keeps_the_old_file_on_any_error(tmp_path):
     path = tmp_path / "out.txt"
     path.write_text(OLD)
     for error in (ValueError, KeyboardInterrupt):
-        with pytest.raises(error), atomic_write(path) as file:
+        with pytest.raises(error), open_output(path) as file:
             file.write("half")
             raise error()
     assert path.read_text() == OLD and [p.name for p in tmp_path.iterdir()] == ["out.txt"]
@@ -315,3 +315,105 @@ def test_each_worker_runs_one_blas_thread(tiny_segmenter):
     with ProcessPoolExecutor(1, initializer=_init_worker, initargs=(str(tiny_segmenter), os.getpid())) as pool:
         threads = pool.submit(_blas_threads).result(timeout=60)
     assert threads and set(threads) == {1}  # numpy's BLAS, loaded with the model, limited after the load
+
+
+def segment_run(*args: str, cwd: Path, **kwargs) -> subprocess.CompletedProcess:
+    """Run `python -m spacy_crf_lr segment ARGS` in cwd to its end."""
+    command = [sys.executable, "-m", "spacy_crf_lr", "segment", *args]
+    return subprocess.run(command, cwd=cwd, env=ENV, capture_output=True, text=True, timeout=300, **kwargs)
+
+
+@pytest.mark.parametrize("n_process", ["1", "2"])
+def test_dash_is_stdin_and_stdout_and_messages_go_to_stderr(tiny_segmenter, tmp_path, n_process):
+    text = "中国人民银行的发展很快。\n我们今天学习历史\n" * 20
+    proc = segment_run(str(tiny_segmenter), "-", "-", "--n-process", n_process, cwd=tmp_path, input=text)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.replace("  ", "") == text
+    assert proc.stderr.endswith("segmented 40 lines of - into -\n")
+    assert list(tmp_path.iterdir()) == []  # no file named '-'
+
+
+def test_process_substitution_and_dev_stdin_are_inputs(tiny_segmenter, tmp_path):
+    script = f"{sys.executable} -m spacy_crf_lr segment {tiny_segmenter} <(printf '中国人民\\n') out.txt --quiet"
+    proc = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=300)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert (tmp_path / "out.txt").read_text(encoding="utf-8").replace("  ", "") == "中国人民\n"
+    proc = segment_run(str(tiny_segmenter), "/dev/stdin", "-", "--quiet", cwd=tmp_path, input="银行\n")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "银行\n", "")
+
+
+def test_symlinked_and_fifo_outputs_are_written_through_not_replaced(tiny_segmenter, files, tmp_path):
+    source, target = files
+    link = tmp_path / "link.txt"
+    link.symlink_to(target)
+    assert main(["segment", str(tiny_segmenter), str(source), str(link), "--quiet"]) == 0
+    assert link.is_symlink() and target.read_text(encoding="utf-8").replace("  ", "") == source.read_text("utf-8")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+    try:
+        assert main(["segment", str(tiny_segmenter), str(source), str(fifo), "--quiet"]) == 0
+        copied, _ = reader.communicate(timeout=30)
+    finally:
+        reader.kill()
+        reader.wait()
+    assert copied.decode().replace("  ", "") == source.read_text("utf-8")
+    assert fifo.is_fifo() and sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "in.txt", "link.txt", "out.txt"]
+
+
+def test_an_output_that_cannot_be_written_is_one_line_naming_it_before_the_model_loads(files, tmp_path, capsys):
+    import socket
+
+    source, _ = files
+    no_model = str(tmp_path / "no-model")  # were it loaded first, the error would be about the model
+    sock = tmp_path / "sock"
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(sock))
+        assert main(["segment", no_model, str(source), str(sock)]) == 2
+    assert (
+        capsys.readouterr().err
+        == f"error: {sock}: not a regular file, FIFO or character device; give a file name to write\n"
+    )
+    assert main(["segment", no_model, str(source), str(source / "out.txt")]) == 2
+    assert capsys.readouterr().err == f"error: {source / 'out.txt'}: {source} is not a folder\n"
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    if os.access(locked, os.W_OK):
+        pytest.skip("a read-only folder is writable for this user (root)")
+    assert main(["segment", no_model, str(source), str(locked / "out.txt")]) == 2
+    assert capsys.readouterr().err == f"error: {locked / 'out.txt'}: folder {locked} is not writable\n"
+
+
+def test_a_killed_runs_temporary_file_is_removed_by_the_next_run(tiny_segmenter, long_input, files, tmp_path):
+    source, output = files
+    proc = cli("segment", str(tiny_segmenter), str(long_input), str(output))
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".out.txt.*.part")):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    proc.kill()  # SIGKILL: nothing of the run can clean up
+    proc.communicate(timeout=30)
+    (stale,) = tmp_path.glob(".out.txt.*.part")  # left behind, named after the killed process
+    assert stale.name.startswith(f".out.txt.{proc.pid}.")
+    assert main(["segment", str(tiny_segmenter), str(source), str(output), "--quiet"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt", "out.txt"]
+
+
+def test_an_empty_input_gives_an_empty_output_and_exit_0_as_documented(tiny_segmenter, files, capsys):
+    source, output = files
+    source.write_bytes(b"")
+    assert main(["segment", str(tiny_segmenter), str(source), str(output)]) == 0
+    assert output.read_bytes() == b""
+    assert capsys.readouterr().err == f"segmented 0 lines of {source} into {output}\n"
+    cli_doc = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert "An empty input gives an empty output (exit 0)" in cli_doc
+    assert "empty inputs, a damaged model" not in cli_doc  # the exit-2 row names only the empty inputs refused
+
+
+def test_cr_only_line_ends_are_refused_naming_the_line(tiny_segmenter, files, capsys):
+    source, output = files
+    source.write_bytes("中国人民\r\n银行\r发展\r".encode())
+    assert main(["segment", str(tiny_segmenter), str(source), str(output)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {source}: line 2: a CR that is not followed by LF") and err.count("\n") == 1
+    assert output.read_text(encoding="utf-8") == OLD

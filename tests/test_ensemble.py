@@ -80,7 +80,7 @@ def test_saved_ensemble_loads_in_a_fresh_process(members, tmp_path):
         nlp.to_disk(paths[-1])
     out = tmp_path / "ensemble"
     proc = python("-m", "spacy_crf_lr", "ensemble", str(out), *map(str, paths))
-    assert "wrote the ensemble of 2 pipelines" in proc.stdout
+    assert "wrote the ensemble of 2 pipelines" in proc.stderr
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
     script = (
         "import json, sys, spacy\n"

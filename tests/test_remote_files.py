@@ -81,3 +81,26 @@ def test_assembler_refuses_a_missing_line_and_leaves_no_file(tmp_path):
         assembler.finish()
     assembler.abort()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]
+
+
+def test_a_cr_not_before_lf_is_refused_naming_file_and_byte(tmp_path):
+    path = tmp_path / "mac.txt"
+    path.write_bytes("一\r\n二\r三\n".encode())
+    fs, files, _ = list_inputs(str(path))
+    with pytest.raises(ValueError, match=r"mac.txt: byte 8: a CR that is not followed by LF"):
+        read_chunk(fs, files[0].path, 0, files[0].size)
+
+
+def test_local_outputs_follow_symlinks_and_refuse_other_non_files(tmp_path):
+    import os
+
+    source = tmp_path / "in.txt"
+    source.write_text("中国\n", encoding="utf8")
+    _, files, single = list_inputs(str(source))
+    link = tmp_path / "out.txt"
+    link.symlink_to(tmp_path / "real.txt")
+    assert output_paths(str(link), files, single)[1] == [str(tmp_path / "real.txt")]
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match="out.fifo: not a regular file; --engine ray writes regular files"):
+        output_paths(str(fifo), files, single)

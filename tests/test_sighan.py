@@ -71,6 +71,16 @@ def test_leading_bom_is_encoding_not_a_word(tmp_path):
     assert (tmp_path / "none.utf8").read_bytes() == b"\xef\xbb\xbf"
 
 
+@pytest.mark.parametrize("data, line", [("中国\r人民\r", 1), ("中国\r\n人民\r银行\n", 2), ("中国\r\r\n", 1)])
+def test_a_cr_not_before_lf_is_refused_naming_the_line(tmp_path, data, line):
+    path = tmp_path / "mac.utf8"
+    path.write_bytes(data.encode())
+    with pytest.raises(ValueError, match=f"mac.utf8: line {line}: a CR that is not followed by LF"):
+        read_lines(path)
+    with pytest.raises(ValueError, match="a CR that is not followed by LF"):
+        read_segmented(path)
+
+
 def test_reading_a_directory_or_missing_file_says_so(tmp_path):
     with pytest.raises(ValueError, match="is a directory, not a file"):
         read_lines(tmp_path)

@@ -1,9 +1,13 @@
 """`ensemble OUTPUT MODEL MODEL ...`: one pipeline that averages the CRF scores of several trained ones."""
 
 import argparse
+import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
+
+from ..util import check_folder
 
 
 def add_parser(subparsers: "argparse._SubParsersAction") -> None:
@@ -25,10 +29,9 @@ def run_ensemble(args: argparse.Namespace) -> int:
 
     if len(args.models) < 2:
         raise ValueError(f"an ensemble needs at least 2 trained pipelines, got {len(args.models)}")
-    if args.output.exists():
+    if os.path.lexists(args.output):  # a link or a node too: the new directory would replace it
         raise ValueError(f"{args.output}: exists; give a new directory to write the ensemble to")
-    if not args.output.parent.is_dir():
-        raise ValueError(f"{args.output}: folder {args.output.parent} does not exist")
+    check_folder(args.output)
     nlp = ensemble_pipeline([spacy.load(model) for model in args.models], args.component)
     temp = Path(tempfile.mkdtemp(dir=args.output.parent, prefix=f".{args.output.name}.", suffix=".part"))
     try:
@@ -37,5 +40,5 @@ def run_ensemble(args: argparse.Namespace) -> int:
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         raise
-    print(f"wrote the ensemble of {len(args.models)} pipelines to {args.output}")
+    print(f"wrote the ensemble of {len(args.models)} pipelines to {args.output}", file=sys.stderr)
     return 0

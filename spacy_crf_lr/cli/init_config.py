@@ -2,9 +2,12 @@
 `spacy_crf_lr/configs`), for pip users."""
 
 import argparse
+import sys
 from importlib.resources import files
 from pathlib import Path
 from typing import List
+
+from ..util import open_output
 
 DEFAULT_CONFIG = "cnn_crf"
 
@@ -23,14 +26,13 @@ def config_text(name: str) -> str:
 
 
 def write_config(name: str, output: Path) -> Path:
-    """Write the shipped config `name` to output (a .cfg file, or a directory to put NAME.cfg in)."""
+    """Write the shipped config `name` to output (a .cfg file, '-' for stdout, or a directory to put NAME.cfg in)."""
     text = config_text(name)
     output = Path(output)
     if output.is_dir():
         output = output / f"{name}.cfg"
-    partial = output.with_name(output.name + ".partial")
-    partial.write_text(text, encoding="utf8")
-    partial.replace(output)
+    with open_output(output, "w", encoding="utf8") as file:
+        file.write(text)
     return output
 
 
@@ -38,7 +40,7 @@ def add_parser(subparsers: "argparse._SubParsersAction") -> None:
     """Add the `init-config NAME OUTPUT` subcommand."""
     parser = subparsers.add_parser("init-config", help="write one of the shipped training configs")
     parser.add_argument("name", help=f"config name, e.g. {DEFAULT_CONFIG}; `list` prints them")
-    parser.add_argument("output", type=Path, nargs="?", default=Path("."), help="file or directory (default: .)")
+    parser.add_argument("output", type=Path, nargs="?", default=Path("."), help="file, directory or '-' (default: .)")
     parser.set_defaults(func=run_init_config)
 
 
@@ -47,5 +49,5 @@ def run_init_config(args: argparse.Namespace) -> int:
     if args.name == "list":
         print("\n".join(config_names()))
         return 0
-    print(f"wrote {write_config(args.name, args.output)}")
+    print(f"wrote {write_config(args.name, args.output)}", file=sys.stderr)
     return 0

@@ -2,10 +2,11 @@
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from ..cws.bakeoff import BakeoffScore, score_files
-from ..util import atomic_write
+from ..util import STDIO, check_writable, open_output
 
 
 def add_parser(subparsers: "argparse._SubParsersAction") -> None:
@@ -16,7 +17,13 @@ def add_parser(subparsers: "argparse._SubParsersAction") -> None:
     parser.add_argument("gold", type=Path, help="gold segmentation (words separated by spaces)")
     parser.add_argument("pred", type=Path, help="predicted segmentation, one line per gold line")
     parser.add_argument("--words", type=Path, help="training word list, for OOV rate and OOV/IV recall")
-    parser.add_argument("--json", type=Path, dest="json_path", metavar="OUT.json", help="also write the scores here")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        dest="json_path",
+        metavar="OUT.json",
+        help="also write the scores here ('-': stdout, the table then goes to stderr)",
+    )
     parser.set_defaults(func=run_score)
 
 
@@ -41,10 +48,15 @@ def format_score(score: BakeoffScore) -> str:
 
 def run_score(args: argparse.Namespace) -> int:
     """Score args.pred against args.gold, print the table and optionally write JSON."""
+    if str(args.gold) == str(args.pred) == STDIO:
+        raise ValueError("GOLD and PRED cannot both be '-' (stdin is read once)")
+    if args.json_path is not None:
+        check_writable(args.json_path)
     score = score_files(args.gold, args.pred, args.words)
-    print(format_score(score))
+    to_stdout = args.json_path is None or str(args.json_path) != STDIO
+    print(format_score(score), file=sys.stdout if to_stdout else sys.stderr)
     if args.json_path is not None:
         report = {"gold": str(args.gold), "pred": str(args.pred), "words": str(args.words) if args.words else None}
-        with atomic_write(args.json_path, "w", encoding="utf-8") as file:
+        with open_output(args.json_path, "w", encoding="utf-8") as file:
             file.write(json.dumps({**report, **score.to_dict()}, indent=2) + "\n")
     return 0

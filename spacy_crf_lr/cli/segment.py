@@ -11,8 +11,12 @@ def add_parser(subparsers: "argparse._SubParsersAction") -> None:
     """Add the `segment MODEL INPUT OUTPUT` subcommand."""
     parser = subparsers.add_parser("segment", help="segment a text file with a trained pipeline, in bakeoff format")
     parser.add_argument("model", help="a trained pipeline (directory or installed package name)")
-    parser.add_argument("input", help="UTF-8 text, one sentence per line (--engine ray: also a directory or a glob)")
-    parser.add_argument("output", help="words joined by two spaces, one line per input line (ray: or a directory)")
+    parser.add_argument(
+        "input", help="UTF-8 text, one sentence per line; '-': stdin (--engine ray: also a directory or a glob)"
+    )
+    parser.add_argument(
+        "output", help="words joined by two spaces, one line per input line; '-': stdout (ray: or a directory)"
+    )
     parser.add_argument("--batch-size", type=int, default=256, help="lines per batch (>= 1)")
     parser.add_argument(
         "--n-process",
@@ -48,6 +52,8 @@ def run_segment_ray(args: argparse.Namespace) -> int:
 
     if args.n_process != 1 or args.gpu_id >= 0:
         raise ValueError("--n-process and --gpu-id are for --engine local: use --num-actors and --num-gpus")
+    if "-" in (args.input, args.output):
+        raise ValueError("'-' (stdin or stdout) is for --engine local: give --engine ray files or directories")
     run = segment_files(
         args.model,
         args.input,
@@ -60,7 +66,8 @@ def run_segment_ray(args: argparse.Namespace) -> int:
     target = args.output if run["files"] > 1 else run["outputs"][0]
     print(
         f"segmented {run['lines']} lines of {run['files']} file(s) of {args.input} into {target} on Ray"
-        f" in {run['total_s']:.1f} s (Ray start-up {run['start_s']:.1f} s)"
+        f" in {run['total_s']:.1f} s (Ray start-up {run['start_s']:.1f} s)",
+        file=sys.stderr,
     )
     return 0
 
@@ -85,5 +92,5 @@ def run_segment_locally(args: argparse.Namespace) -> int:
                 "capped at the CPUs and the batches of work",
                 file=sys.stderr,
             )
-        print(f"segmented {done.lines} lines of {args.input} into {args.output}")
+        print(f"segmented {done.lines} lines of {args.input} into {args.output}", file=sys.stderr)
     return 0

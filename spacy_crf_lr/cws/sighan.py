@@ -3,7 +3,7 @@ Words are separated by runs of whitespace as .whitespace defines it (str.isspace
 
 from typing import Iterable, List, Optional, Sequence, Set, Tuple
 
-from ..util import PathLike, atomic_write, check_readable
+from ..util import PathLike, open_output, read_input_bytes
 from .whitespace import split_words, strip_separators
 
 # A chunk may end right after a word ending in one of these marks.
@@ -13,8 +13,8 @@ BOM = "\ufeff"  # at the start of a file: the encoding's byte order mark, not te
 
 
 def read_text(path: PathLike) -> str:
-    """Read a UTF-8 file; a ValueError names the file (and line, on bad UTF-8) when it cannot be read."""
-    data = check_readable(path).read_bytes()
+    """Read a UTF-8 file ('-': stdin); a ValueError names the file (and line, on bad UTF-8) when it cannot be read."""
+    data = read_input_bytes(path)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -24,13 +24,26 @@ def read_text(path: PathLike) -> str:
 
 def read_lines_and_bom(path: PathLike) -> Tuple[List[str], bool]:
     """Read a UTF-8 file into lines without their LF/CRLF endings, and whether it began with a BOM
-    (U+FEFF, the encoding's mark: not part of the first line)."""
+    (U+FEFF, the encoding's mark: not part of the first line). A CR anywhere else (a CR-only line end, as in
+    old Mac files) is refused with a ValueError naming the file and line."""
     text = read_text(path)
     bom = text.startswith(BOM)
     lines = text[1 if bom else 0 :].split("\n")
     if lines[-1] == "":
         lines.pop()
-    return [line.rstrip("\r") for line in lines], bom
+    lines = [line[:-1] if line.endswith("\r") else line for line in lines]
+    for number, line in enumerate(lines, start=1):
+        if "\r" in line:
+            raise ValueError(lone_cr_error(path, f"line {number}"))
+    return lines, bom
+
+
+def lone_cr_error(path: PathLike, where: str) -> str:
+    """The message for a CR that does not end a line before LF, at `where` (a line or byte) of path."""
+    return (
+        f"{path}: {where}: a CR that is not followed by LF (CR-only line ends, as in old Mac files?);"
+        " lines must end with LF or CRLF (convert with: tr '\\r' '\\n')"
+    )
 
 
 def read_lines(path: PathLike) -> List[str]:
@@ -52,7 +65,7 @@ def write_segmented(path: PathLike, sentences: Iterable[Sequence[str]], *, bom: 
     """Write one line per sentence, words joined by two spaces, with LF line endings (and a leading BOM
     if bom); the file appears only when complete. Return the number of lines written."""
     count = 0
-    with atomic_write(path, "w", encoding="utf-8", newline="\n") as file:
+    with open_output(path, "w", encoding="utf-8", newline="\n") as file:
         file.write(BOM if bom else "")  # written even when there are no lines
         for words in sentences:
             file.write("  ".join(words) + "\n")

@@ -7,7 +7,7 @@ import srsly
 from spacy.pipeline import TrainablePipe
 from spacy.util import ensure_path, to_bytes
 
-from ..util import atomic_write
+from ..util import open_output
 
 # Parts a saved component must have (besides the vocab, which spaCy saves with the pipeline).
 REQUIRED_PARTS = ("cfg", "model")
@@ -64,7 +64,7 @@ class PartsPipe(TrainablePipe):
         path.mkdir(parents=True, exist_ok=True)
         for name, (write, _) in self._parts().items():
             if name not in exclude:
-                with atomic_write(path / name, "wb") as file:
+                with open_output(path / name, "wb") as file:
                     file.write(write())
         if "vocab" not in exclude:
             self.vocab.to_disk(path / "vocab", exclude=exclude)

@@ -10,9 +10,11 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import pyarrow.fs as pafs  # type: ignore[import-untyped]
 
+from ..cws.sighan import lone_cr_error
 from ..util import check_count
 
 GLOB_CHARS = "*?["
+CR = b"\r"
 _PIECE = 1 << 16  # bytes read at a time when looking for a line end
 
 
@@ -79,8 +81,22 @@ def output_paths(spec: str, files: List[InputFile], single: bool) -> Tuple[pafs.
     existing directory or ends with '/'), else spec/NAME with each file's relative name."""
     fs, path = resolve(spec)
     if single and not spec.endswith("/") and fs.get_file_info(path).type != pafs.FileType.Directory:
-        return fs, [path]
-    return fs, [posixpath.join(path, f.name) for f in files]
+        paths = [path]
+    else:
+        paths = [posixpath.join(path, f.name) for f in files]
+    if isinstance(fs, pafs.LocalFileSystem):
+        paths = [local_output(p) for p in paths]
+    return fs, paths
+
+
+def local_output(path: str) -> str:
+    """The file a local output path is written to: its target if it is a symlink; a ValueError names a path
+    that is not a regular file (outputs are written under a temporary name and renamed, never streamed)."""
+    target = os.path.realpath(path) if os.path.islink(path) else path
+    if os.path.exists(target) and not os.path.isfile(target):
+        shown = path if target == path else f"{path} (a link to {target})"
+        raise ValueError(f"{shown}: not a regular file; --engine ray writes regular files (or a directory of them)")
+    return target
 
 
 def plan_chunks(files: List[InputFile], chunk_bytes: int) -> List[Dict[str, Any]]:
@@ -108,7 +124,7 @@ def _line_end(stream: Any, position: int) -> int:
 
 def read_chunk(fs: pafs.FileSystem, path: str, start: int, end: int) -> List[Tuple[int, int, str]]:
     """(offset, bytes, text) of each line starting in [start, end), text without LF/CRLF; a ValueError names
-    file and byte on bad UTF-8. Lines are split like `sighan.read_lines`."""
+    file and byte on bad UTF-8 or a CR not followed by LF. Lines are split like `sighan.read_lines`."""
     with fs.open_input_file(path) as stream:
         begin = 0 if start == 0 else _line_end(stream, start - 1)
         if begin >= end:
@@ -127,7 +143,10 @@ def read_chunk(fs: pafs.FileSystem, path: str, start: int, end: int) -> List[Tup
             text = raw.decode("utf-8")
         except UnicodeDecodeError as err:
             raise ValueError(f"{path}: invalid UTF-8 ({err.reason} at byte {offset + err.start})") from None
-        lines.append((offset, size, text.rstrip("\r")))
+        text = text[:-1] if text.endswith("\r") else text
+        if "\r" in text:
+            raise ValueError(lone_cr_error(path, f"byte {offset + raw.index(CR)}"))
+        lines.append((offset, size, text))
         offset += size
     return lines
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, List, Optional, Sequence, TextIO
 
 from ..cws.sighan import read_lines_and_bom, write_segmented
-from ..util import check_count, check_writable
+from ..util import FILE, check_count, check_readable, output_target
 from .parallel import iter_words, usable_processes, words_in_workers
 
 PROGRESS_DELAY = 1.0  # seconds before the progress bar shows: short runs stay silent
@@ -45,9 +45,10 @@ def check_model(model: str) -> None:
 
 
 def check_paths(input_path: Path, output_path: Path) -> None:
-    """Raise a ValueError if the output cannot be written, or is the input."""
-    check_writable(output_path)
-    if output_path.exists() and input_path.exists() and output_path.samefile(input_path):
+    """Raise a ValueError if the input cannot be read, the output cannot be written, or would replace the input."""
+    check_readable(input_path)
+    target, how = output_target(output_path)
+    if how == FILE and target.exists() and str(input_path) != "-" and target.samefile(input_path):
         raise ValueError(f"{output_path}: the output would replace the input; give another file name")
 
 
