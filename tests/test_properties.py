@@ -70,6 +70,7 @@ def test_pipe_keeps_the_texts(nlp, texts):
 @given(text=TEXT)
 @example(text="\ufeff")
 @example(text="中国\r人民")
+@example(text="\r")
 @example(text="\ufeff\n\ufeff中国\xa0人民\r\n\u2029")
 def test_score_accepts_what_segment_writes(tiny_segmenter, text):
     with tempfile.TemporaryDirectory() as folder:

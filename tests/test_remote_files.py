@@ -89,6 +89,10 @@ def test_a_cr_not_before_lf_is_refused_naming_file_and_byte(tmp_path):
     fs, files, _ = list_inputs(str(path))
     with pytest.raises(ValueError, match=r"mac.txt: byte 8: a CR that is not followed by LF"):
         read_chunk(fs, files[0].path, 0, files[0].size)
+    path.write_bytes("一\r\n二\r".encode())  # the last line's CR, with no LF after it: a CR-only line end too
+    fs, files, _ = list_inputs(str(path))
+    with pytest.raises(ValueError, match=r"mac.txt: byte 8: a CR that is not followed by LF"):
+        read_chunk(fs, files[0].path, 0, files[0].size)
 
 
 def test_local_outputs_follow_symlinks_and_refuse_other_non_files(tmp_path):

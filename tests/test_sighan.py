@@ -71,7 +71,9 @@ def test_leading_bom_is_encoding_not_a_word(tmp_path):
     assert (tmp_path / "none.utf8").read_bytes() == b"\xef\xbb\xbf"
 
 
-@pytest.mark.parametrize("data, line", [("中国\r人民\r", 1), ("中国\r\n人民\r银行\n", 2), ("中国\r\r\n", 1)])
+@pytest.mark.parametrize(
+    "data, line", [("中国\r人民\r", 1), ("中国\r\n人民\r银行\n", 2), ("中国\r\r\n", 1), ("中国\n人民\r", 2)]
+)
 def test_a_cr_not_before_lf_is_refused_naming_the_line(tmp_path, data, line):
     path = tmp_path / "mac.utf8"
     path.write_bytes(data.encode())

@@ -29,9 +29,8 @@ def read_lines_and_bom(path: PathLike) -> Tuple[List[str], bool]:
     text = read_text(path)
     bom = text.startswith(BOM)
     lines = text[1 if bom else 0 :].split("\n")
-    if lines[-1] == "":
-        lines.pop()
-    lines = [line[:-1] if line.endswith("\r") else line for line in lines]
+    last = lines.pop()  # what follows the last LF: nothing, or a last line without one
+    lines = [line[:-1] if line.endswith("\r") else line for line in lines] + ([last] if last else [])
     for number, line in enumerate(lines, start=1):
         if "\r" in line:
             raise ValueError(lone_cr_error(path, f"line {number}"))

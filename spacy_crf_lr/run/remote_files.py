@@ -143,7 +143,7 @@ def read_chunk(fs: pafs.FileSystem, path: str, start: int, end: int) -> List[Tup
             text = raw.decode("utf-8")
         except UnicodeDecodeError as err:
             raise ValueError(f"{path}: invalid UTF-8 ({err.reason} at byte {offset + err.start})") from None
-        text = text[:-1] if text.endswith("\r") else text
+        text = text[:-1] if text.endswith("\r") and size > len(raw) else text  # CRLF: a CR before the LF
         if "\r" in text:
             raise ValueError(lone_cr_error(path, f"byte {offset + raw.index(CR)}"))
         lines.append((offset, size, text))
