@@ -2,10 +2,32 @@
 icwb2-data zip when files are missing: `python scripts/check_data.py VAR=PATH ... [--zip ZIP --dest DIR]`."""
 
 import argparse
+import hashlib
 import sys
 import zipfile
 from pathlib import Path
 from typing import Dict, List, Optional
+
+# icwb2-data.zip's size and SHA-256 as another project publishes them. No MD5 of it is published, and weasel checks
+# only an MD5 (`checksum:`), so project.yml's asset has none and these are checked here before unpacking.
+ZIP_BYTES = 52_640_127
+ZIP_SHA256 = "296c54adf4abc3702eca0cbce70b55fe22a344ea02d33175a4d1183e074072b4"
+REDOWNLOAD = "delete it and download it again (`spacy project assets`)"
+
+
+def check_zip(path: Path) -> None:
+    """Raise a ValueError naming both values unless the file at path has the size and SHA-256 published."""
+    found = path.stat().st_size
+    if found != ZIP_BYTES:
+        raise ValueError(f"{path}: {found:,} bytes, expected {ZIP_BYTES:,} (icwb2-data.zip as published); {REDOWNLOAD}")
+    digest = hashlib.sha256()
+    with path.open("rb") as data:
+        for block in iter(lambda: data.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != ZIP_SHA256:
+        raise ValueError(
+            f"{path}: SHA-256 {digest.hexdigest()}, expected {ZIP_SHA256} (icwb2-data.zip as published); {REDOWNLOAD}"
+        )
 
 
 def parse_files(items: List[str]) -> Dict[str, str]:
@@ -20,10 +42,13 @@ def parse_files(items: List[str]) -> Dict[str, str]:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Exit 1 naming each variable whose file is missing, after unpacking --zip if that helps."""
+    """Exit 1 naming each variable whose file is missing, after unpacking --zip if that helps (and its size and
+    SHA-256 are the published ones: else exit 1 naming both values, before anything is unpacked)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("files", nargs="+", metavar="VAR=PATH", help="project variable and the file it names")
-    parser.add_argument("--zip", type=Path, help="the downloaded icwb2-data zip, unpacked when files are missing")
+    parser.add_argument(
+        "--zip", type=Path, help="the downloaded icwb2-data zip, checked and unpacked when files are missing"
+    )
     parser.add_argument("--dest", type=Path, default=Path("assets"), help="where to unpack --zip")
     args = parser.parse_args(argv)
     try:
@@ -33,6 +58,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     missing = [var for var, path in files.items() if not Path(path).is_file()]
     if missing and args.zip is not None and args.zip.is_file():
+        try:
+            check_zip(args.zip)
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
         with zipfile.ZipFile(args.zip) as archive:
             archive.extractall(args.dest)
         missing = [var for var in missing if not Path(files[var]).is_file()]

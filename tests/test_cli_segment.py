@@ -102,6 +102,24 @@ def test_missing_model_leaves_the_output(files, tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "in.txt", "out.txt"]
 
 
+@pytest.mark.parametrize("hidden", ["pyarrow", "ray"])
+def test_engine_ray_without_the_extra_names_it_and_exits_2(tiny_segmenter, files, hidden):
+    """Without ray or pyarrow (hidden here: None in sys.modules fails their import), one line names the extra."""
+    source, output = files
+    code = (
+        f"import sys; sys.modules[{hidden!r}] = None; from spacy_crf_lr.cli import main; "
+        f"sys.exit(main(['segment', {str(tiny_segmenter)!r}, {str(source)!r}, {str(output)!r}, '--engine', 'ray']))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    assert re.fullmatch(
+        rf"error: --engine ray needs the \[ray\] extra \(no module named '{hidden}[\w.]*'\): "
+        r"pip install 'spacy-crf-lr\[ray\]'\n",
+        proc.stderr,
+    ), proc.stderr
+    assert output.read_text(encoding="utf-8") == OLD
+
+
 def test_output_that_is_a_directory_or_the_input(tiny_segmenter, files, tmp_path, capsys):
     source, _ = files
     assert main(["segment", str(tiny_segmenter), str(source), str(tmp_path)]) == 2

@@ -3,8 +3,10 @@
 import argparse
 import sys
 from pathlib import Path
+from types import ModuleType
 
 ENGINES = ("local", "ray")
+RAY_INSTALL = "pip install 'spacy-crf-lr[ray]'"  # what --engine ray needs beyond the base install
 
 
 def add_parser(subparsers: "argparse._SubParsersAction") -> None:
@@ -46,15 +48,25 @@ def dispatch_segment(args: argparse.Namespace) -> int:
     return run_segment_locally(args)
 
 
+def import_ray_engine() -> ModuleType:
+    """The Ray engine (run/ray_engine.py) with Ray Data; a ValueError naming the extra to install if a module it
+    needs (ray, pyarrow, ...) is missing."""
+    try:
+        import ray.data  # noqa: F401  (imported by the engine only when it runs)
+
+        from ..run import ray_engine
+    except ModuleNotFoundError as err:
+        raise ValueError(f"--engine ray needs the [ray] extra (no module named {err.name!r}): {RAY_INSTALL}") from None
+    return ray_engine
+
+
 def run_segment_ray(args: argparse.Namespace) -> int:
     """Segment args.input (file, directory or glob) into args.output with actors on a Ray cluster."""
-    from ..run.ray_engine import segment_files
-
     if args.n_process != 1 or args.gpu_id >= 0:
         raise ValueError("--n-process and --gpu-id are for --engine local: use --num-actors and --num-gpus")
     if "-" in (args.input, args.output):
         raise ValueError("'-' (stdin or stdout) is for --engine local: give --engine ray files or directories")
-    run = segment_files(
+    run = import_ray_engine().segment_files(
         args.model,
         args.input,
         args.output,

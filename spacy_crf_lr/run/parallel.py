@@ -7,6 +7,7 @@ import sys
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import nullcontext
 from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import TYPE_CHECKING, Deque, Generator, Iterator, List, Optional, Sequence, Tuple, Union
@@ -35,10 +36,23 @@ class WorkerFailure(RuntimeError):
     the message names the cause. The command line reports it in one line and exits with EXIT_FAILURE."""
 
 
+def _batch_words(nlp, lines: Sequence[str]) -> List[List[str]]:
+    """The words of each line: token texts split on separators, so whitespace is left out and nothing else.
+    The lines run through nlp in one memory zone (unless the caller has one open: zones do not nest), so the
+    strings and lexemes of their Docs leave the vocab afterwards; only plain strings come out of the zone."""
+    zone = nullcontext() if nlp.vocab.in_memory_zone else nlp.memory_zone()
+    with zone:
+        return [
+            [word for token in doc for word in split_words(token.text)]
+            for doc in nlp.pipe(lines, batch_size=len(lines))
+        ]
+
+
 def iter_words(nlp, lines: Sequence[str], batch_size: int) -> Generator[List[str], None, None]:
-    """The words of each line: token texts split on separators, so whitespace is left out and nothing else."""
-    for doc in nlp.pipe(lines, batch_size=batch_size):
-        yield [word for token in doc for word in split_words(token.text)]
+    """The words of each line (whitespace left out), batch_size lines at a time, each batch in its own memory
+    zone: the vocab's strings do not grow with the lines (without zones they gain every new word)."""
+    for start in range(0, len(lines), batch_size):
+        yield from _batch_words(nlp, lines[start : start + batch_size])
 
 
 def words_of(nlp, lines: Sequence[str], batch_size: int) -> List[List[str]]:

@@ -9,6 +9,7 @@ from typing import Iterable, Iterator, List, Optional, Sequence, TextIO
 
 from ..cws.sighan import read_lines_and_bom, write_segmented
 from ..util import FILE, check_count, check_readable, output_target
+from .model_check import check_model
 from .parallel import iter_words, usable_processes, words_in_workers
 
 PROGRESS_DELAY = 1.0  # seconds before the progress bar shows: short runs stay silent
@@ -30,18 +31,6 @@ def check_settings(batch_size: int, n_process: int, gpu_id: int) -> None:
         raise ValueError(f"--gpu-id must be a GPU number >= 0, or -1 for the CPU, got {gpu_id}.")
     if gpu_id >= 0 and n_process > 1:
         raise ValueError(f"--n-process {n_process} runs on the CPU: use one process with --gpu-id.")
-
-
-def check_model(model: str) -> None:
-    """Raise a ValueError unless model is a pipeline directory (with config.cfg) or an installed package."""
-    from spacy.util import is_package
-
-    path = Path(model)
-    if path.is_dir():
-        if not (path / "config.cfg").is_file():
-            raise ValueError(f"model {model}: not a trained pipeline (no config.cfg in the directory)")
-    elif not is_package(model):
-        raise ValueError(f"model {model}: not found (give a pipeline directory or an installed package name)")
 
 
 def check_paths(input_path: Path, output_path: Path) -> None:
