@@ -1,8 +1,10 @@
-"""Long documents: time and peak RSS of crf_segmenter on one doc of 100,000 and of 1,000,000 characters.
+"""Long documents: time and peak RSS of crf_segmenter on one doc of 100,000 to 5,000,000 characters.
 
-Usage: python bench/bench_long_doc.py [--model MODEL] [--sizes 100000 1000000] [--check]
+Usage: python bench/bench_long_doc.py [--model MODEL] [--sizes 100000 400000 1000000 2000000 5000000] [--check]
+    [--pku DIR]
 
-Each size runs in a fresh subprocess (its own peak RSS). The doc is the PKU test text repeated. The
+Each size runs in a fresh subprocess (its own peak RSS); the last line gives the cost per character of the
+largest doc over that of the smallest. The doc is the PKU test text repeated. The
 tokenizer is spacy_crf_lr.CharTokenizer.v1 (the same tokens as spaCy's zh "char" one, in linear time;
 --spacy-tokenizer keeps the model's). --check also segments the largest doc whole (no windows) and says
 whether the words and probabilities are the same. Without --model a small segmenter of the default recipe
@@ -21,10 +23,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PKU = ROOT.parent / "shared" / "data" / "pku"
+PKU = ROOT.parent / "shared" / "data" / "pku"  # the default of --pku: the corpora beside the checkout
 
 
-def make_model(path: Path) -> None:
+def make_model(path: Path, pku: Path) -> None:
     import random
 
     import spacy
@@ -34,7 +36,7 @@ def make_model(path: Path) -> None:
 
     nlp = spacy.blank("zh")
     nlp.add_pipe("crf_segmenter")
-    lines = [line for line in read_lines(PKU / "pku_training_sample1951.utf8") if line.strip()][:600]
+    lines = [line for line in read_lines(pku / "pku_training_sample1951.utf8") if line.strip()][:600]
     examples = [make_example(nlp, split_words(line)) for line in lines]
     optimizer = nlp.initialize(lambda: examples)
     for epoch in range(3):
@@ -44,7 +46,7 @@ def make_model(path: Path) -> None:
     nlp.to_disk(path)
 
 
-def worker(model: str, n_chars: int, spacy_tokenizer: bool, whole: bool) -> None:
+def worker(model: str, n_chars: int, spacy_tokenizer: bool, whole: bool, pku: Path) -> None:
     import spacy
 
     import spacy_crf_lr.pipeline.base as base
@@ -56,10 +58,11 @@ def worker(model: str, n_chars: int, spacy_tokenizer: bool, whole: bool) -> None
     nlp = spacy.load(model)
     if not spacy_tokenizer:
         nlp.tokenizer = CharTokenizer(nlp.vocab)
-    text = "\n".join(line for line in read_lines(PKU / "pku_test.utf8"))
+    text = "\n".join(line for line in read_lines(pku / "pku_test.utf8"))
     while len(text) < n_chars:
         text += text
     text = text[:n_chars]
+    nlp.max_length = len(text)  # spaCy's default refuses texts over 1,000,000 characters (E088)
     start = time.perf_counter()
     doc = nlp(text)
     seconds = time.perf_counter() - start
@@ -71,7 +74,7 @@ def worker(model: str, n_chars: int, spacy_tokenizer: bool, whole: bool) -> None
 
 
 def run(args, n_chars: int, whole: bool = False) -> dict:
-    command = [sys.executable, __file__, "--model", args.model, "--worker", str(n_chars)]
+    command = [sys.executable, __file__, "--model", args.model, "--worker", str(n_chars), "--pku", str(args.pku)]
     command += ["--spacy-tokenizer"] * args.spacy_tokenizer + ["--whole"] * whole
     out = subprocess.run(command, check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -80,20 +83,24 @@ def run(args, n_chars: int, whole: bool = False) -> dict:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 400_000, 1_000_000, 2_000_000, 5_000_000])
+    parser.add_argument(
+        "--pku", type=Path, default=PKU, help="folder of pku_test.utf8 and pku_training_sample1951.utf8"
+    )
     parser.add_argument("--spacy-tokenizer", action="store_true")
     parser.add_argument("--check", action="store_true")
     parser.add_argument("--worker", type=int)
     parser.add_argument("--whole", action="store_true")
     args = parser.parse_args()
     if args.worker:
-        return worker(args.model, args.worker, args.spacy_tokenizer, args.whole)
+        return worker(args.model, args.worker, args.spacy_tokenizer, args.whole, args.pku)
     with tempfile.TemporaryDirectory() as tmp:
         if not args.model:
             args.model = str(Path(tmp) / "model")
-            make_model(Path(args.model))
+            make_model(Path(args.model), args.pku)
         tokenizer = "the model's" if args.spacy_tokenizer else "spacy_crf_lr.CharTokenizer.v1"
         print(f"# {platform.machine()}, python {platform.python_version()}; tokenizer: {tokenizer}")
+        print(f"# python bench/bench_long_doc.py {' '.join(sys.argv[1:])}")
         print(
             "| characters | words | seconds | µs/char | × the smallest | peak RSS (MB) |\n|---:|---:|---:|---:|---:|---:|"
         )
@@ -105,6 +112,8 @@ def main():
                 f"| {r['chars']:,} | {r['words']:,} | {r['seconds']:.1f} | {1e6 * per_char:.1f} | {per_char / base:.2f} | {r['peak_rss_mb']:,.0f} |",
                 flush=True,
             )
+        ratio = (results[-1]["seconds"] / results[-1]["chars"]) / base
+        print(f"cost per character, {results[-1]['chars']:,} over {results[0]['chars']:,} characters: {ratio:.2f}")
         if args.check:
             whole = run(args, args.sizes[-1], whole=True)
             same = whole["digest"] == results[-1]["digest"]

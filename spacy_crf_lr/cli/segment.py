@@ -27,6 +27,12 @@ def add_parser(subparsers: "argparse._SubParsersAction") -> None:
         help="worker processes (CPU only), each loading the model; capped at the CPUs and the batches of work",
     )
     parser.add_argument("--gpu-id", type=int, default=-1, help="GPU to use; -1 for CPU")
+    parser.add_argument(
+        "--max-length",
+        type=int,
+        help="the longest line in characters (spaCy's nlp.max_length); default: no limit for a pipeline whose "
+        "tokenizer is spacy_crf_lr.CharTokenizer.v1, else the model's own (spaCy's 1,000,000)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no messages, only errors")
     parser.add_argument("--engine", choices=ENGINES, default="local", help="local processes, or actors on Ray")
     parser.add_argument("--address", help="ray: the cluster to join (default: start a local Ray with all CPUs)")
@@ -74,6 +80,7 @@ def run_segment_ray(args: argparse.Namespace) -> int:
         num_actors=args.num_actors,
         num_gpus=args.num_gpus,
         batch_size=args.batch_size,
+        max_length=args.max_length,
     )
     target = args.output if run["files"] > 1 else run["outputs"][0]
     print(
@@ -96,6 +103,7 @@ def run_segment_locally(args: argparse.Namespace) -> int:
         n_process=args.n_process,
         gpu_id=args.gpu_id,
         progress=not args.quiet,
+        max_length=args.max_length,
     )
     if not args.quiet:
         if done.n_process < args.n_process:

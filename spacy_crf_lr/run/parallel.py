@@ -16,6 +16,7 @@ from threadpoolctl import threadpool_limits
 
 from ..cws.whitespace import split_words
 from ..util import check_count
+from .max_length import apply_max_length, check_line_lengths
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -48,16 +49,20 @@ def _batch_words(nlp, lines: Sequence[str]) -> List[List[str]]:
         ]
 
 
-def iter_words(nlp, lines: Sequence[str], batch_size: int) -> Generator[List[str], None, None]:
+def iter_words(
+    nlp, lines: Sequence[str], batch_size: int, first_line: Optional[int] = 1
+) -> Generator[List[str], None, None]:
     """The words of each line (whitespace left out), batch_size lines at a time, each batch in its own memory
-    zone: the vocab's strings do not grow with the lines (without zones they gain every new word)."""
+    zone: the vocab's strings do not grow with the lines (without zones they gain every new word). A line longer
+    than nlp.max_length is refused first, naming its number (counted from first_line)."""
+    check_line_lengths(lines, nlp.max_length, first_line)
     for start in range(0, len(lines), batch_size):
         yield from _batch_words(nlp, lines[start : start + batch_size])
 
 
-def words_of(nlp, lines: Sequence[str], batch_size: int) -> List[List[str]]:
+def words_of(nlp, lines: Sequence[str], batch_size: int, first_line: Optional[int] = 1) -> List[List[str]]:
     """The words of each line (whitespace left out), as a list."""
-    return list(iter_words(nlp, lines, batch_size))
+    return list(iter_words(nlp, lines, batch_size, first_line))
 
 
 def available_cpus() -> int:
@@ -91,16 +96,18 @@ def fork_context() -> Optional[BaseContext]:
     return multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
 
 
-def _load(model: Pipeline) -> "Language":
-    """The pipeline itself: loaded from its path or package name if not loaded yet."""
+def _load(model: Pipeline, max_length: Optional[int]) -> "Language":
+    """The pipeline itself, loaded from its path or package name if not loaded yet, its nlp.max_length set
+    (see `apply_max_length`)."""
     if isinstance(model, (str, Path)):
         import spacy
 
-        return spacy.load(model)
+        model = spacy.load(model)
+    apply_max_length(model, max_length)
     return model
 
 
-def _init_worker(model: Pipeline, parent: int) -> None:
+def _init_worker(model: Pipeline, parent: int, max_length: Optional[int] = None) -> None:
     """Take the pipeline inherited from the parent, or load it once per worker from its path or name. A failure
     is kept and reported with the first chunk: an initializer that raises only breaks the pool, and the cause
     would be lost."""
@@ -109,7 +116,7 @@ def _init_worker(model: Pipeline, parent: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's handler, inherited by fork, is not for workers
     _die_with_parent(parent)
     try:
-        _worker_nlp = _load(model)
+        _worker_nlp = _load(model, max_length)
     except Exception as err:
         _worker_error = f"{type(err).__name__}: {err}"
     # One BLAS thread a worker (the workers already share out the CPUs; more only spin). After the imports:
@@ -117,17 +124,18 @@ def _init_worker(model: Pipeline, parent: int) -> None:
     threadpool_limits(1)
 
 
-def _words_of_chunk(lines: Sequence[str], batch_size: int) -> List[List[str]]:
-    """The words of a chunk of lines, in a worker."""
+def _words_of_chunk(lines: Sequence[str], batch_size: int, first_line: int) -> List[List[str]]:
+    """The words of a chunk of lines (the first is line number first_line), in a worker."""
     if _worker_error is not None:
         raise WorkerFailure(f"a worker process could not load the model: {_worker_error}")
-    return words_of(_worker_nlp, lines, batch_size)
+    return words_of(_worker_nlp, lines, batch_size, first_line)
 
 
-def _submit(executor: ProcessPoolExecutor, lines: Sequence[str], batch_size: int) -> Future:
-    """Queue a chunk of lines; a pool that a dead worker broke is a WorkerFailure, as in _result."""
+def _submit(executor: ProcessPoolExecutor, lines: Sequence[str], batch_size: int, first_line: int = 1) -> Future:
+    """Queue a chunk of lines (the first is line number first_line); a pool that a dead worker broke is a
+    WorkerFailure, as in _result."""
     try:
-        return executor.submit(_words_of_chunk, lines, batch_size)
+        return executor.submit(_words_of_chunk, lines, batch_size, first_line)
     except BrokenProcessPool:
         raise WorkerFailure(WORKER_DIED) from None
 
@@ -172,36 +180,39 @@ def chunk_spans(n_lines: int, batch_size: int, n_process: int) -> Iterator[Tuple
 
 
 def words_in_workers(
-    model: Pipeline, lines: Sequence[str], batch_size: int, n_process: int
+    model: Pipeline, lines: Sequence[str], batch_size: int, n_process: int, max_length: Optional[int] = None
 ) -> Generator[List[str], None, None]:
     """The words of each line, in order, from n_process workers that get batch_size lines at a time. Where
     processes fork, the pipeline is loaded here (if given by path or name) and the workers inherit it; elsewhere
     each worker loads it from its path or name. Any worker failure raises a WorkerFailure at once; closing the
-    generator (or an interruption) cancels the rest and ends the workers."""
+    generator (or an interruption) cancels the rest and ends the workers. max_length: see `apply_max_length`
+    (where processes fork, a line longer than it is refused here, before any worker starts)."""
     context = fork_context()
     if context is not None:
-        model = _load(model)
+        model = _load(model, max_length)
+        check_line_lengths(lines, model.max_length)
     elif not isinstance(model, (str, Path)):
         raise ValueError(
             f"a loaded pipeline can be shared with worker processes only where they fork (Linux), not on "
             f"{sys.platform}: give its directory or package name instead"
         )
     executor = ProcessPoolExecutor(
-        n_process, mp_context=context, initializer=_init_worker, initargs=(model, os.getpid())
+        n_process, mp_context=context, initializer=_init_worker, initargs=(model, os.getpid(), max_length)
     )
     spans = chunk_spans(len(lines), batch_size, n_process)
     pending: Deque[Future] = deque()
     finished = False
     try:
         for start, end in spans:
-            pending.append(_submit(executor, lines[start:end], batch_size))
+            pending.append(_submit(executor, lines[start:end], batch_size, start + 1))
             if len(pending) == CHUNKS_PER_WORKER * n_process:
                 break
         while pending:
             words = _result(pending.popleft())
             following = next(spans, None)
             if following is not None:
-                pending.append(_submit(executor, lines[following[0] : following[1]], batch_size))
+                start, end = following
+                pending.append(_submit(executor, lines[start:end], batch_size, start + 1))
             yield from words
         finished = True
     finally:
@@ -212,16 +223,23 @@ def words_in_workers(
 
 
 def segment_lines(
-    model: Pipeline, lines: Sequence[str], *, batch_size: int = 256, n_process: int = 1
+    model: Pipeline,
+    lines: Sequence[str],
+    *,
+    batch_size: int = 256,
+    n_process: int = 1,
+    max_length: Optional[int] = None,
 ) -> Iterator[List[str]]:
     """The words of each line, in order; model is a loaded pipeline or its directory or package name. With
     n_process > 1 (capped at the CPUs and the batches of work), worker processes (forked from this one where the
     platform allows, so the model is loaded once) return plain word lists for batch_size lines at a time: much
-    cheaper than spaCy's nlp.pipe(n_process=...), which sends every Doc back as bytes."""
+    cheaper than spaCy's nlp.pipe(n_process=...), which sends every Doc back as bytes. max_length: the longest
+    line in characters (nlp.max_length, set on the pipeline); None: no limit for a pipeline with
+    spacy_crf_lr.CharTokenizer.v1, else the model's own (see `apply_max_length`)."""
     check_count("batch_size", batch_size)
     check_count("n_process", n_process)
     n_process = usable_processes(n_process, len(lines), batch_size)
     if n_process == 1:
-        yield from iter_words(_load(model), lines, batch_size)
+        yield from iter_words(_load(model, max_length), lines, batch_size)
         return
-    yield from words_in_workers(model, lines, batch_size, n_process)
+    yield from words_in_workers(model, lines, batch_size, n_process, max_length)

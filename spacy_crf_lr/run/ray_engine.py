@@ -7,6 +7,7 @@ import warnings
 from typing import Any, Dict, List, Optional
 
 from ..util import check_count
+from .max_length import apply_max_length
 from .parallel import WorkerFailure, words_of
 from .remote_files import OutputAssembler, list_inputs, output_paths, plan_chunks, read_chunk
 
@@ -28,14 +29,18 @@ def _cause(error: BaseException) -> str:
 
 
 class SegmentWords:
-    """Ray Data actor: loads the pipeline once, then adds a `words` column to each batch of texts."""
+    """Ray Data actor: loads the pipeline once (its nlp.max_length set: see `apply_max_length`), then adds a
+    `words` column to each batch of texts."""
 
-    def __init__(self, model: str, text_column: str, batch_size: int, gpu: bool) -> None:
+    def __init__(
+        self, model: str, text_column: str, batch_size: int, gpu: bool, max_length: Optional[int] = None
+    ) -> None:
         import spacy
 
         if gpu:
             spacy.require_gpu()
         self.nlp = spacy.load(model)
+        apply_max_length(self.nlp, max_length)
         self.text_column = text_column
         self.batch_size = batch_size
 
@@ -45,7 +50,7 @@ class SegmentWords:
         if self.text_column not in batch.column_names:
             raise ValueError(f"no text column {self.text_column!r} in the dataset (columns: {batch.column_names})")
         texts = batch.column(self.text_column).to_pylist()
-        words = words_of(self.nlp, texts, self.batch_size)
+        words = words_of(self.nlp, texts, self.batch_size, first_line=None)
         return batch.append_column("words", pyarrow.array(words, type=pyarrow.list_(pyarrow.string())))
 
 
@@ -68,23 +73,31 @@ def segment_dataset(
     num_actors: Optional[int] = None,
     num_gpus: float = 0,
     max_restarts: int = 3,
+    max_length: Optional[int] = None,
 ) -> Any:
     """A ray.data.Dataset with a `words` column (list of strings per row) added to ds, from its text_column.
 
     Each of num_actors actors (default: one per CPU of the cluster, or per GPU with num_gpus) runs
     `spacy.load(model)` once (a path every node can read, or an installed package name), then `nlp.pipe` on
     batches of batch_size rows. An actor that dies is restarted up to max_restarts times and its batch
-    retried; an actor whose model fails to load fails the job."""
+    retried; an actor whose model fails to load fails the job. max_length: the longest text in characters (see
+    `apply_max_length`)."""
     check_count("batch_size", batch_size, 1)
-    kwargs = {"model": model, "text_column": text_column, "batch_size": batch_size, "gpu": num_gpus > 0}
+    kwargs = {
+        "model": model,
+        "text_column": text_column,
+        "batch_size": batch_size,
+        "gpu": num_gpus > 0,
+        "max_length": max_length,
+    }
     return _map_actors(ds, SegmentWords, kwargs, batch_size, num_actors, num_gpus, max_restarts)
 
 
 class SegmentChunks(SegmentWords):
     """Ray Data actor for files: reads the lines of each byte range (any pyarrow filesystem) and segments them."""
 
-    def __init__(self, model: str, batch_size: int, gpu: bool, fs: Any) -> None:
-        super().__init__(model, "text", batch_size, gpu)
+    def __init__(self, model: str, batch_size: int, gpu: bool, fs: Any, max_length: Optional[int] = None) -> None:
+        super().__init__(model, "text", batch_size, gpu, max_length)
         self.fs = fs
 
     def __call__(self, batch: Any) -> Any:
@@ -95,7 +108,7 @@ class SegmentChunks(SegmentWords):
             for chunk in batch.to_pylist()
             for offset, size, text in read_chunk(self.fs, chunk["path"], chunk["start"], chunk["end"])
         ]
-        words = words_of(self.nlp, [line[3] for line in lines], self.batch_size)
+        words = words_of(self.nlp, [line[3] for line in lines], self.batch_size, first_line=None)
         columns = {name: [line[i] for line in lines] for i, name in enumerate(("file", "offset", "size"))}
         return pyarrow.table(
             {
@@ -149,15 +162,19 @@ def segment_files(
     batch_size: int = 256,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     max_restarts: int = 3,
+    max_length: Optional[int] = None,
 ) -> Dict[str, Any]:
     """Segment the file, directory or glob `source` into `target` (a file, or a directory of files with the
     same relative names) on Ray, in bakeoff format like the local engine; returns run figures.
 
     Without address, a local Ray is started with this machine's CPUs (unless one is running in this process);
     with it, the job joins that cluster. Each output file is written under a temporary name and renamed when
-    every one of its lines is there. A failed worker raises WorkerFailure naming the cause."""
+    every one of its lines is there. A failed worker raises WorkerFailure naming the cause. max_length: the
+    longest line in characters (see `apply_max_length`)."""
     import ray
 
+    if max_length is not None:
+        check_count("--max-length", max_length)
     fs, files, single = list_inputs(source)
     out_fs, paths = output_paths(target, files, single)
     if resolve_same(fs, out_fs) and set(paths) & {f.path for f in files}:
@@ -179,7 +196,7 @@ def segment_files(
             DataContext.get_current().execution_options.preserve_order = True
             check_count("batch_size", batch_size, 1)
             ds = ray.data.from_items(chunks, override_num_blocks=len(chunks))  # one byte range per block and call
-            kwargs = {"model": model, "batch_size": batch_size, "gpu": num_gpus > 0, "fs": fs}
+            kwargs = {"model": model, "batch_size": batch_size, "gpu": num_gpus > 0, "fs": fs, "max_length": max_length}
             ds = _map_actors(ds, SegmentChunks, kwargs, 1, num_actors, num_gpus, max_restarts)
             for batch in ds.iter_batches(batch_format="pyarrow", batch_size=None):
                 columns = [batch.column(name).to_pylist() for name in ("file", "offset", "size", "words")]

@@ -9,6 +9,7 @@ from typing import Iterable, Iterator, List, Optional, Sequence, TextIO
 
 from ..cws.sighan import read_lines_and_bom, write_segmented
 from ..util import FILE, check_count, check_readable, output_target
+from .max_length import apply_max_length, check_line_lengths
 from .model_check import check_model
 from .parallel import iter_words, usable_processes, words_in_workers
 
@@ -23,10 +24,12 @@ class SegmentRun:
     n_process: int
 
 
-def check_settings(batch_size: int, n_process: int, gpu_id: int) -> None:
+def check_settings(batch_size: int, n_process: int, gpu_id: int, max_length: Optional[int] = None) -> None:
     """Raise a ValueError naming the first bad setting."""
     check_count("--batch-size", batch_size)
     check_count("--n-process", n_process)
+    if max_length is not None:
+        check_count("--max-length", max_length)
     if gpu_id < -1:
         raise ValueError(f"--gpu-id must be a GPU number >= 0, or -1 for the CPU, got {gpu_id}.")
     if gpu_id >= 0 and n_process > 1:
@@ -81,10 +84,13 @@ def segment_file(
     n_process: int = 1,
     gpu_id: int = -1,
     progress: bool = True,
+    max_length: Optional[int] = None,
 ) -> SegmentRun:
     """Segment input_path line by line into output_path (bakeoff format; a BOM kept if the input had one).
-    All checks and the model load come before any writing, and output_path appears only when complete."""
-    check_settings(batch_size, n_process, gpu_id)
+    All checks and the model load come before any writing, and output_path appears only when complete.
+    max_length: the longest line in characters (see `apply_max_length`); a longer line is refused before any
+    segmentation, naming it."""
+    check_settings(batch_size, n_process, gpu_id, max_length)
     check_paths(input_path, output_path)
     lines, bom = read_lines_and_bom(input_path)
     check_model(model)
@@ -94,9 +100,11 @@ def segment_file(
 
         if gpu_id >= 0:
             spacy.require_gpu(gpu_id)
-        words = iter_words(spacy.load(model), lines, batch_size)
+        nlp = spacy.load(model)
+        check_line_lengths(lines, apply_max_length(nlp, max_length))
+        words = iter_words(nlp, lines, batch_size)
     else:
-        words = words_in_workers(model, lines, batch_size, n_process)
+        words = words_in_workers(model, lines, batch_size, n_process, max_length)
     with closing(words):
         write_segmented(output_path, with_progress(peeked(words), lines, enabled=progress), bom=bom)
     return SegmentRun(lines=len(lines), n_process=n_process)
