@@ -2,7 +2,10 @@
 
 import json
 
+import pytest
 from conftest import ROOT, python
+
+pytestmark = pytest.mark.slow
 
 PROBE = "the big dog sees a red cat"
 EXPECTED = ["DET", "ADJ", "NOUN", "VERB", "DET", "ADJ", "NOUN"]

@@ -57,6 +57,7 @@ def trained_cnn(tmp_path_factory):
     return root / "out" / "model-best", train
 
 
+@pytest.mark.slow
 def test_paths_words_and_user_words_are_kept_in_the_trained_model(trained_cnn):
     model, _ = trained_cnn
     segmenter = spacy.load(model).get_pipe("crf_segmenter")
@@ -65,6 +66,7 @@ def test_paths_words_and_user_words_are_kept_in_the_trained_model(trained_cnn):
     assert not [s for s in strings_in(components) if ".utf8" in s]  # loading reads no file path
 
 
+@pytest.mark.slow
 def test_a_trained_model_resumes_training_with_its_own_rates(trained_cnn):
     model, _ = trained_cnn
     nlp = spacy.load(model)
@@ -73,6 +75,7 @@ def test_a_trained_model_resumes_training_with_its_own_rates(trained_cnn):
     assert nlp.config["training"]["optimizer"]["crf_lr"]["initial_rate"] == pytest.approx(0.04)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", ["cnn_crf.cfg", "model"])
 def test_spacy_debug_data_and_debug_model_run(trained_cnn, config):
     model, train = trained_cnn

@@ -176,6 +176,7 @@ def unconstrained_run(tmp_path_factory):
     return output, proc.stdout, [json.loads(line) for line in lines]
 
 
+@pytest.mark.slow
 def test_logger_writes_jsonl_with_the_documented_keys(unconstrained_run):
     _, _, records = unconstrained_run
     assert [r["step"] for r in records] == [0, 20, 40]
@@ -198,6 +199,7 @@ def test_logger_writes_jsonl_with_the_documented_keys(unconstrained_run):
     assert records[-1]["sanity"] >= 0.75
 
 
+@pytest.mark.slow
 def test_logger_reads_the_averaged_parameters_that_are_saved(unconstrained_run):
     output, _, records = unconstrained_run
     import spacy
@@ -206,6 +208,7 @@ def test_logger_reads_the_averaged_parameters_that_are_saved(unconstrained_run):
     numpy.testing.assert_allclose(records[-1]["transitions"], saved, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_console_table_shows_sanity_and_ratio_without_changing_the_score(unconstrained_run):
     output, stdout, records = unconstrained_run
     header = next(line for line in stdout.splitlines() if "CRF_SANITY" in line)
@@ -224,6 +227,7 @@ def test_console_table_shows_sanity_and_ratio_without_changing_the_score(unconst
     assert not any(key.startswith("crf_") and key != "crf_segmenter_loss" for key in meta["performance"])
 
 
+@pytest.mark.slow
 def test_logger_with_constrained_training_an_explicit_path_and_no_output_dir(tmp_path):
     corpus = write_toy_corpus(tmp_path / "train.utf8", n=200, seed=1)
     target = tmp_path / "logs" / "diag.jsonl"
@@ -279,6 +283,7 @@ def write_even_corpus(path, n_lines: int, n_chars: int, seed=0):
     return path
 
 
+@pytest.mark.slow
 def test_logged_rates_are_the_applied_ones_falling_by_epochs(tmp_path):
     """epochs = 2 over max_epochs = 2: the records carry the rates each step applied, falling linearly to 0.
     240 training lines of 10 characters in batches of 300: 8 steps a pass, step s ends (s + 1) / 8 passes."""
@@ -321,6 +326,7 @@ def test_logged_rates_are_the_applied_ones_falling_by_epochs(tmp_path):
     assert all(r["averaged"] is True for r in records)
 
 
+@pytest.mark.slow
 def test_advisor_warns_once_with_a_larger_crf_lr_when_the_crf_does_nothing(tmp_path):
     """crf_lr = learn_rate: the transitions stay tiny against the emissions; one warning names a crf_lr."""
     corpus = write_toy_corpus(tmp_path / "train.utf8", n=200, seed=2)
@@ -378,6 +384,7 @@ def test_logger_refuses_a_useless_dev_cap():
 # ----- inspect -----
 
 
+@pytest.mark.slow
 def test_inspect_prints_the_labelled_matrix_and_plots_it(unconstrained_run, tmp_path):
     output, _, records = unconstrained_run
     plot = tmp_path / "plots" / "heat.png"
@@ -417,6 +424,7 @@ def test_inspect_says_sanity_is_not_applicable_to_a_constrained_model(tmp_path):
     assert value is None and scheme == "BMES" and "n/a: masked by the scheme" in text
 
 
+@pytest.mark.slow
 def test_inspect_names_a_missing_component(unconstrained_run, capsys):
     output, _, _ = unconstrained_run
     assert main(["inspect", str(output / "model-last"), "--component", "nope"]) == 2

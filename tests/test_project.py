@@ -9,6 +9,8 @@ import sys
 import pytest
 from conftest import PKU_DIR, ROOT, build_tiny_bert, python
 
+pytestmark = pytest.mark.slow
+
 N_TRAIN, N_TEST = 400, 60
 TOY_WORDS = ["中国", "人民", "银行", "的", "发展", "很", "快", "。", "我们", "今天", "学习", "历史", "经济", "，"]
 

@@ -19,6 +19,8 @@ from spacy_crf_lr.cli import EXIT_FAILURE, main
 from spacy_crf_lr.run.parallel import words_of
 from spacy_crf_lr.run.ray_engine import segment_dataset, segment_files
 
+pytestmark = pytest.mark.slow
+
 
 def sentences(n: int, seed: int = 0):
     rng = random.Random(seed)
