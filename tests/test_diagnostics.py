@@ -4,6 +4,8 @@ the experiment report and the project's `experiment` workflow."""
 import json
 import random
 import re
+from pathlib import Path
+from typing import Optional
 
 import numpy
 import pytest
@@ -149,23 +151,22 @@ def write_toy_corpus(path, n=300, seed=0):
     return path
 
 
+def train_cnn_crf(corpus: Path, output: Optional[Path], *options: str):
+    """`spacy train configs/cnn_crf.cfg` on corpus (train and dev), into output if given, with more options."""
+    where = ["--output", str(output)] if output is not None else []
+    return python("-m", "spacy", "train", str(ROOT / "configs" / "cnn_crf.cfg"), *where,
+                  "--paths.train", str(corpus), "--paths.dev", str(corpus), *options)  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def unconstrained_run(tmp_path_factory):
     """A tiny unconstrained segmenter trained by `spacy train --output` with the diagnostics logger."""
     root = tmp_path_factory.mktemp("diag")
     corpus = write_toy_corpus(root / "train.utf8")
     output = root / "out"
-    proc = python(
-        "-m",
-        "spacy",
-        "train",
-        str(ROOT / "configs" / "cnn_crf.cfg"),
-        "--output",
-        str(output),
-        "--paths.train",
-        str(corpus),
-        "--paths.dev",
-        str(corpus),
+    proc = train_cnn_crf(
+        corpus,
+        output,
         "--vars.scheme",
         "null",
         *CONSTANT_RATES,
@@ -231,15 +232,9 @@ def test_console_table_shows_sanity_and_ratio_without_changing_the_score(unconst
 def test_logger_with_constrained_training_an_explicit_path_and_no_output_dir(tmp_path):
     corpus = write_toy_corpus(tmp_path / "train.utf8", n=200, seed=1)
     target = tmp_path / "logs" / "diag.jsonl"
-    proc = python(
-        "-m",
-        "spacy",
-        "train",
-        str(ROOT / "configs" / "cnn_crf.cfg"),
-        "--paths.train",
-        str(corpus),
-        "--paths.dev",
-        str(corpus),
+    proc = train_cnn_crf(
+        corpus,
+        None,
         *CONSTANT_RATES,
         *LOGGER,
         *TINY,
@@ -288,17 +283,9 @@ def test_logged_rates_are_the_applied_ones_falling_by_epochs(tmp_path):
     """epochs = 2 over max_epochs = 2: the records carry the rates each step applied, falling linearly to 0.
     240 training lines of 10 characters in batches of 300: 8 steps a pass, step s ends (s + 1) / 8 passes."""
     corpus = write_even_corpus(tmp_path / "train.utf8", n_lines=300, n_chars=10)
-    python(
-        "-m",
-        "spacy",
-        "train",
-        str(ROOT / "configs" / "cnn_crf.cfg"),
-        "--output",
-        str(tmp_path / "out"),
-        "--paths.train",
-        str(corpus),
-        "--paths.dev",
-        str(corpus),
+    train_cnn_crf(
+        corpus,
+        tmp_path / "out",
         *CONSTANT_RATES,
         *LOGGER,
         *TINY,
@@ -330,17 +317,9 @@ def test_logged_rates_are_the_applied_ones_falling_by_epochs(tmp_path):
 def test_advisor_warns_once_with_a_larger_crf_lr_when_the_crf_does_nothing(tmp_path):
     """crf_lr = learn_rate: the transitions stay tiny against the emissions; one warning names a crf_lr."""
     corpus = write_toy_corpus(tmp_path / "train.utf8", n=200, seed=2)
-    proc = python(
-        "-m",
-        "spacy",
-        "train",
-        str(ROOT / "configs" / "cnn_crf.cfg"),
-        "--output",
-        str(tmp_path / "out"),
-        "--paths.train",
-        str(corpus),
-        "--paths.dev",
-        str(corpus),
+    proc = train_cnn_crf(
+        corpus,
+        tmp_path / "out",
         "--vars.scheme",
         "null",
         "--training.optimizer.learn_rate",
