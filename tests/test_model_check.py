@@ -1,6 +1,8 @@
 """A model's config.cfg is checked before the model loads: each problem is one line naming the model and setting."""
 
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -85,3 +87,24 @@ def test_an_unknown_language_is_named(damaged, monkeypatch, capsys):
 
 def test_a_sound_model_passes(tiny_segmenter):
     check_model(str(tiny_segmenter))
+
+
+def test_a_plugins_own_registries_are_known_once_its_factory_is_loaded(tmp_path):
+    """A transformer pipeline names `@span_getters`, a registry spacy-transformers adds when its module is imported
+    (through the `transformer` factory's entry point): checked in a fresh interpreter, where nothing imported it."""
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.cfg").write_text(
+        '[nlp]\nlang = "zh"\npipeline = ["transformer"]\n\n[components]\n\n[components.transformer]\n'
+        'factory = "transformer"\n\n[components.transformer.model]\n'
+        '@architectures = "spacy-transformers.TransformerModel.v3"\nname = "bert-base-chinese"\n\n'
+        '[components.transformer.model.get_spans]\n@span_getters = "spacy-transformers.strided_spans.v1"\n'
+        "window = 128\nstride = 96\n",
+        encoding="utf-8",
+    )
+    code = (
+        "import sys; from spacy_crf_lr.run.model_check import check_model; check_model(sys.argv[1]); "
+        "assert 'spacy_transformers' in sys.modules"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(model)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]

@@ -38,6 +38,7 @@ def check_config(model: str, config_path: Path) -> None:
     for section in SECTIONS_LOADED:
         if not isinstance(config.get(section), dict):
             raise ValueError(f"{prefix} has no [{section}] section: not a spaCy pipeline's config")
+    _check_factories(prefix, config)  # first: loading a plugin's factories adds its registries (span_getters, ...)
     for location, registry_name, name in registered_names(config):
         setting = f"{prefix}: [{location}] @{registry_name} = {name!r}"
         try:
@@ -46,7 +47,6 @@ def check_config(model: str, config_path: Path) -> None:
             raise ValueError(f"{setting} cannot be imported: {err}") from None
         if not registered:
             raise ValueError(f"{setting} is not registered{_close_names(registry_name, name)}{INSTALL_HINT}")
-    _check_factories(prefix, config)
 
 
 def registered_names(config: Dict[str, Any]) -> Iterator[Tuple[str, str, str]]:
@@ -95,14 +95,20 @@ def _check_factories(prefix: str, config: Dict[str, Any]) -> None:
     except ImportError:
         raise ValueError(f"{prefix}: [nlp] lang = {lang!r} is not a language spaCy has") from None
     # Plugins register their factories when a pipeline is first made: their entry points name them until then.
-    plugins = {point.name for point in entry_points(group="spacy_factories")}
+    # A plugin factory the config uses is loaded here, as spacy.load would, so that its module adds its registries.
+    plugins = {point.name: point for point in entry_points(group="spacy_factories")}
     for component, block in config["components"].items():
         factory = block.get("factory") if isinstance(block, dict) else None
-        if factory is not None and not (factory in plugins or lang_class.has_factory(factory)):
-            close = _close(factory, sorted(plugins | set(lang_class.factories)))
-            raise ValueError(
-                f"{prefix}: [components.{component}] factory = {factory!r} is not registered{close}{INSTALL_HINT}"
-            )
+        if factory is None or lang_class.has_factory(factory):
+            continue
+        where = f"{prefix}: [components.{component}] factory = {factory!r}"
+        if factory not in plugins:
+            close = _close(factory, sorted(set(plugins) | set(lang_class.factories)))
+            raise ValueError(f"{where} is not registered{close}{INSTALL_HINT}")
+        try:
+            plugins[factory].load()
+        except ImportError as err:
+            raise ValueError(f"{where} cannot be imported: {err}") from None
 
 
 def _one_line(err: Exception) -> str:
