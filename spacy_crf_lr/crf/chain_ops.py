@@ -121,15 +121,18 @@ def forward_backward(ops: Ops, scores: ChainScores, *, with_transitions: bool = 
         )
     order, inverse, running = by_length(ops, scores.lengths, n_steps)
     lengths = scores.lengths[order]
-    emissions = xp.ascontiguousarray(scores.emissions[order].transpose((1, 0, 2)), dtype="float64")  # T×B×K
-    if allowed is None:
-        shift = emissions.max(axis=2, keepdims=True)  # T×B×1
-        phi = xp.exp(emissions - shift)  # T×B×K, max 1 per row
-    else:
+    # T×B×K, a copy (the batch reordered) that becomes phi in place: T×B×K float64 arrays are what a long doc's
+    # memory pays for (160 MB each for 5M characters), so the pass keeps as few alive as it can.
+    emissions = xp.ascontiguousarray(scores.emissions[order].transpose((1, 0, 2)), dtype="float64")
+    if allowed is not None:
         mask = xp.ascontiguousarray(allowed_or_padding(ops, scores, allowed)[order].transpose(1, 0, 2))
         emissions = xp.where(mask, emissions, -xp.inf)
-        shift = emissions.max(axis=2, keepdims=True)  # finite: every position allows some tag
-        phi = xp.exp(emissions - shift)  # exactly 0 at the forbidden tags
+        del mask
+    shift = emissions.max(axis=2, keepdims=True)  # T×B×1; finite: every position allows some tag
+    phi = emissions
+    phi -= shift
+    xp.exp(phi, out=phi)  # T×B×K, max 1 per row; exactly 0 at the forbidden tags
+    del emissions
     transitions, start, end = scores.potentials()
     exp_trans = xp.exp(transitions.astype("float64"))
     exp_start = xp.exp(start.astype("float64"))
@@ -165,7 +168,9 @@ def forward_backward(ops: Ops, scores: ChainScores, *, with_transitions: bool = 
     log_z = xp.where(valid, xp.log(norm) + shift[:, :, 0], 0.0).sum(axis=0) + xp.log(end_mass)
     log_z = xp.where(lengths > 0, log_z, 0.0)
     # Backward: beta[t] scaled so that alpha[t] * beta[t] is the marginal; 0 past the end.
-    scaled_phi = phi / norm[:, :, None]
+    scaled_phi = phi
+    scaled_phi /= norm[:, :, None]
+    del phi
     beta = xp.zeros((n_steps, n_seqs, n_tags), "float64")
     b_terminal = exp_end[None, :] / end_mass[:, None]
     exp_trans_t = xp.ascontiguousarray(exp_trans.T)
@@ -177,16 +182,19 @@ def forward_backward(ops: Ops, scores: ChainScores, *, with_transitions: bool = 
             xp.matmul(carried[:n_next], exp_trans_t, out=beta[t, :n_next])
         if n > n_next:
             beta[t, n_next:n] = b_terminal[n_next:n]  # the sequences whose last step is t
-    marginals = alpha * beta
     counts = xp.zeros((n_tags, n_tags), "float64")
     if with_transitions and n_steps > 1:
         # sum over t, b of alpha[t] ⊗ (phi[t+1] * beta[t+1] / norm[t+1]), times exp_trans
         outer = scaled_phi[1:] * beta[1:]
         counts = exp_trans * (alpha[:-1].reshape(-1, n_tags).T @ outer.reshape(-1, n_tags))
+        del outer
+    del scaled_phi
+    marginals = alpha  # alpha * beta, in place
+    marginals *= beta
+    del alpha, beta
+    marginals = marginals.astype("float32")
     return ForwardBackward(
-        log_z[inverse],
-        xp.ascontiguousarray(marginals.transpose(1, 0, 2)[inverse], dtype="float32"),
-        counts.astype("float32"),
+        log_z[inverse], xp.ascontiguousarray(marginals.transpose(1, 0, 2)[inverse]), counts.astype("float32")
     )
 
 
