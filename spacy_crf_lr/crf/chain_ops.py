@@ -121,15 +121,17 @@ def forward_backward(ops: Ops, scores: ChainScores, *, with_transitions: bool = 
         )
     order, inverse, running = by_length(ops, scores.lengths, n_steps)
     lengths = scores.lengths[order]
-    emissions = xp.ascontiguousarray(scores.emissions[order].transpose((1, 0, 2)), dtype="float64")  # T×B×K
-    if allowed is None:
-        shift = emissions.max(axis=2, keepdims=True)  # T×B×1
-        phi = xp.exp(emissions - shift)  # T×B×K, max 1 per row
-    else:
-        mask = xp.ascontiguousarray(allowed_or_padding(ops, scores, allowed)[order].transpose(1, 0, 2))
-        emissions = xp.where(mask, emissions, -xp.inf)
-        shift = emissions.max(axis=2, keepdims=True)  # finite: every position allows some tag
-        phi = xp.exp(emissions - shift)  # exactly 0 at the forbidden tags
+    # T×B×K float64 arrays are what a long doc's memory pays for (160 MB each for 5M characters), so the pass
+    # keeps few alive: phi (T×B×K and a spare row) is made from the reordered emissions in place and, without
+    # transition counts, the backward pass writes beta[t] over phi[t + 1], which it has just read for the last time.
+    phi = xp.zeros((n_steps + 1, n_seqs, n_tags), "float64")
+    body = phi[:n_steps]
+    body[...] = scores.emissions[order].transpose((1, 0, 2))
+    if allowed is not None:
+        body[~allowed_or_padding(ops, scores, allowed)[order].transpose(1, 0, 2)] = -xp.inf
+    shift = body.max(axis=2, keepdims=True)  # T×B×1; finite: every position allows some tag
+    body -= shift
+    xp.exp(body, out=body)  # max 1 per row; exactly 0 at the forbidden tags
     transitions, start, end = scores.potentials()
     exp_trans = xp.exp(transitions.astype("float64"))
     exp_start = xp.exp(start.astype("float64"))
@@ -164,29 +166,33 @@ def forward_backward(ops: Ops, scores: ChainScores, *, with_transitions: bool = 
     end_mass = xp.where(end_mass > 0, end_mass, 1.0)
     log_z = xp.where(valid, xp.log(norm) + shift[:, :, 0], 0.0).sum(axis=0) + xp.log(end_mass)
     log_z = xp.where(lengths > 0, log_z, 0.0)
-    # Backward: beta[t] scaled so that alpha[t] * beta[t] is the marginal; 0 past the end.
-    scaled_phi = phi / norm[:, :, None]
-    beta = xp.zeros((n_steps, n_seqs, n_tags), "float64")
+    # Backward: beta[t], in row t + 1 of `betas`, scaled so that alpha[t] * beta[t] is the marginal (alpha is 0
+    # past the end, and so is beta unless it shares phi's rows).
+    scaled_phi = phi
+    body /= norm[:, :, None]
+    betas = xp.zeros_like(phi) if with_transitions else phi
     b_terminal = exp_end[None, :] / end_mass[:, None]
     exp_trans_t = xp.ascontiguousarray(exp_trans.T)
     carried = xp.empty((n_seqs, n_tags), "float64")
     for t in range(n_steps - 1, -1, -1):
         n, n_next = running[t], running[t + 1] if t + 1 < n_steps else 0
         if n_next:
-            xp.multiply(scaled_phi[t + 1, :n_next], beta[t + 1, :n_next], out=carried[:n_next])
-            xp.matmul(carried[:n_next], exp_trans_t, out=beta[t, :n_next])
+            xp.multiply(scaled_phi[t + 1, :n_next], betas[t + 2, :n_next], out=carried[:n_next])
+            xp.matmul(carried[:n_next], exp_trans_t, out=betas[t + 1, :n_next])
         if n > n_next:
-            beta[t, n_next:n] = b_terminal[n_next:n]  # the sequences whose last step is t
-    marginals = alpha * beta
+            betas[t + 1, n_next:n] = b_terminal[n_next:n]  # the sequences whose last step is t
     counts = xp.zeros((n_tags, n_tags), "float64")
     if with_transitions and n_steps > 1:
         # sum over t, b of alpha[t] ⊗ (phi[t+1] * beta[t+1] / norm[t+1]), times exp_trans
-        outer = scaled_phi[1:] * beta[1:]
+        outer = scaled_phi[1:n_steps] * betas[2:]
         counts = exp_trans * (alpha[:-1].reshape(-1, n_tags).T @ outer.reshape(-1, n_tags))
+        del outer
+    marginals = alpha  # alpha * beta, in place
+    marginals *= betas[1:]
+    del alpha, body, scaled_phi, phi, betas
+    marginals = marginals.astype("float32")
     return ForwardBackward(
-        log_z[inverse],
-        xp.ascontiguousarray(marginals.transpose(1, 0, 2)[inverse], dtype="float32"),
-        counts.astype("float32"),
+        log_z[inverse], xp.ascontiguousarray(marginals.transpose(1, 0, 2)[inverse]), counts.astype("float32")
     )
 
 

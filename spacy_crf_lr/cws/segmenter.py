@@ -300,14 +300,17 @@ class CRFSegmenter(CRFPipe):
         labels = numpy.array(self.labels)
         return [(doc_words([doc], [labels[ids]])[0].word_texts(), log_prob) for ids, log_prob in self.nbest_ids(doc, k)]
 
-    def words_and_probs(self, docs: Sequence[Doc], predictions: Predictions) -> Iterator[Tuple[Words, Optional[list]]]:
-        """Per doc: its text and words, and each word's probability (None when the probabilities were not computed)."""
+    def words_and_probs(
+        self, docs: Sequence[Doc], predictions: Predictions
+    ) -> Iterator[Tuple[Words, Optional[numpy.ndarray]]]:
+        """Per doc: its text and words, and each word's probability (None when the probabilities were not computed):
+        the lowest of its characters'."""
         labels = numpy.array(self.labels)
         tag_ids, probs = predictions
         for words, doc_probs in zip(doc_words(docs, [labels[ids] for ids in tag_ids]), probs):
             word_probs = None
             if doc_probs is not None:
-                word_probs = numpy.minimum.reduceat(doc_probs, words.starts).tolist() if words.starts else []
+                word_probs = numpy.minimum.reduceat(doc_probs, words.starts) if len(words.starts) else doc_probs[:0]
             yield words, word_probs
 
     def set_annotations(self, docs: Iterable[Doc], predictions: Predictions) -> None:
@@ -325,7 +328,7 @@ class CRFSegmenter(CRFPipe):
             for doc, (words, probs) in zip(docs, self.words_and_probs(docs, predictions))
         ]
 
-    def _segment_one(self, doc: Doc, words: Words, probs: Optional[list], in_place: bool) -> Doc:
+    def _segment_one(self, doc: Doc, words: Words, probs: Optional[numpy.ndarray], in_place: bool) -> Doc:
         """doc made `words`, in place or as a new Doc when allowed; spans and probabilities kept."""
         saved = save_spans(doc, words.begins, words.ends) if len(doc) else None
         if not in_place and len(doc) and is_plain(doc, spans=False):

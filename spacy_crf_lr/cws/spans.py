@@ -1,7 +1,7 @@
 """Entities and span groups kept on the same characters while character tokens become words."""
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from spacy.tokens import Doc, Span, SpanGroup
 
@@ -23,14 +23,14 @@ def _char_span(span: Span) -> CharSpan:
     return span.start_char, span.end_char, span.label_, span.kb_id_, span.id_
 
 
-def save_spans(doc: Doc, begins: Sequence[int], ends: Sequence[int]) -> Optional[SavedSpans]:
+def save_spans(doc: Doc, begins: Iterable[int], ends: Iterable[int]) -> Optional[SavedSpans]:
     """The doc's entities and span groups by character offsets, or None if it has none. Raises
     naming the span if one of its edges falls inside a word (`begins`/`ends`: the words' offsets)."""
     has_ents = doc.has_annotation("ENT_IOB")
     if not has_ents and not doc.spans:
         return None
     saved = SavedSpans(has_ents=has_ents)
-    word_begins, word_ends = set(begins), set(ends)
+    word_begins, word_ends = set(map(int, begins)), set(map(int, ends))
     if has_ents:
         saved.ents = [_char_span(ent) for ent in doc.ents]
         saved.outside = [(t.idx, t.idx + len(t)) for t in doc if t.ent_iob_ == "O"]

@@ -41,18 +41,19 @@ def cluster_continuations(text: str) -> numpy.ndarray:
 
 
 class Words(NamedTuple):
-    """A doc's text and its words: each word's first token, first character and end character
-    (trailing whitespace left out), and its ORTH id if it is one token (else 0)."""
+    """A doc's text and its words, as arrays (8 bytes a word, where a list of ints costs 36): each word's
+    first token, first character and end character (trailing whitespace left out), and its ORTH id (uint64)
+    if it is one token (else 0)."""
 
     text: str
-    starts: List[int]
-    begins: List[int]
-    ends: List[int]
-    orths: List[int]
+    starts: numpy.ndarray
+    begins: numpy.ndarray
+    ends: numpy.ndarray
+    orths: numpy.ndarray
 
     def word_texts(self) -> List[str]:
         """Text of each word."""
-        return [self.text[begin:end] for begin, end in zip(self.begins, self.ends)]
+        return [self.text[begin:end] for begin, end in zip(self.begins.tolist(), self.ends.tolist())]
 
 
 def _texts(docs: Sequence[Doc], tokens: numpy.ndarray, sizes: Sequence[int]) -> Tuple[List[str], numpy.ndarray]:
@@ -148,10 +149,10 @@ def doc_words(docs: Sequence[Doc], tags: Sequence[Union[Sequence[str], numpy.nda
     word_firsts = numpy.searchsorted(first, firsts)  # each doc's first word, then the batch's number of words
     doc_of_word = numpy.repeat(numpy.arange(len(docs)), numpy.diff(word_firsts))
     shift = numpy.cumsum([0, *map(len, texts)])[doc_of_word]  # the first character of each word's doc
-    starts_in_doc = (first - firsts[doc_of_word]).tolist()
-    begins = (token_ends[first] - lengths[first] - shift).tolist()
-    ends = (token_ends[last] - trailing[last] - shift).tolist()
-    orths = numpy.where(first == last, tokens[first, 0], 0).tolist()
+    starts_in_doc = first - firsts[doc_of_word]
+    begins = token_ends[first] - lengths[first] - shift
+    ends = token_ends[last] - trailing[last] - shift
+    orths = numpy.where(first == last, tokens[first, 0], 0)
     return [
         Words(text, starts_in_doc[a:b], begins[a:b], ends[a:b], orths[a:b])
         for text, a, b in zip(texts, word_firsts.tolist(), word_firsts[1:].tolist())
@@ -160,15 +161,16 @@ def doc_words(docs: Sequence[Doc], tags: Sequence[Union[Sequence[str], numpy.nda
 
 def word_starts(doc: Doc, tags: Union[Sequence[str], numpy.ndarray]) -> List[int]:
     """Indices of the tokens that start a word (see `doc_words`)."""
-    return doc_words([doc], [tags])[0].starts
+    return doc_words([doc], [tags])[0].starts.tolist()
 
 
-def merge_words(doc: Doc, starts: Sequence[int]) -> None:
+def merge_words(doc: Doc, starts: Union[Sequence[int], numpy.ndarray]) -> None:
     """Merge the tokens of each word (`starts`: index of each word's first token) in place.
     Spans go to the retokenizer in blocks, last block first so that earlier indices stay
     valid: Retokenizer.merge compares each span with a list of the block's earlier ones, so one
     block for a whole long doc would cost time quadratic in its length."""
-    spans = [(start, end) for start, end in zip(starts, list(starts[1:]) + [len(doc)]) if end - start > 1]
+    starts = list(map(int, starts))
+    spans = [(start, end) for start, end in zip(starts, starts[1:] + [len(doc)]) if end - start > 1]
     for block_end in range(len(spans), 0, -MERGES_PER_BLOCK):
         with doc.retokenize() as retokenizer:
             for start, end in spans[max(0, block_end - MERGES_PER_BLOCK) : block_end]:
@@ -186,9 +188,12 @@ def words_doc(doc: Doc, words: Words) -> Doc:
     """A new Doc whose tokens are the `words` of `doc`, with the same text and doc-level data: user_data
     (extension values, which are keyed by character offset), cats, user hooks and the context of
     nlp.pipe(as_tuples=True)."""
-    spaces = [end < begin for begin, end in zip([*words.begins[1:], len(words.text)], words.ends)]
+    spaces = (words.ends < numpy.append(words.begins[1:], len(words.text))).tolist()
     # a one-token word as its ORTH id, which Doc takes too (not in spaCy's stub): no hashing of its text
-    texts = [orth or words.text[begin:end] for orth, begin, end in zip(words.orths, words.begins, words.ends)]
+    texts = [
+        orth or words.text[begin:end]
+        for orth, begin, end in zip(words.orths.tolist(), words.begins.tolist(), words.ends.tolist())
+    ]
     new = Doc(doc.vocab, words=texts, spaces=spaces, user_data=dict(doc.user_data))  # type: ignore[arg-type]
     new.cats = dict(doc.cats)
     new.user_hooks.update(doc.user_hooks)
