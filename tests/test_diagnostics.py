@@ -151,11 +151,12 @@ def write_toy_corpus(path, n=300, seed=0):
     return path
 
 
-def train_cnn_crf(corpus: Path, output: Optional[Path], *options: str):
-    """`spacy train configs/cnn_crf.cfg` on corpus (train and dev), into output if given, with more options."""
+def train_cnn_crf(corpus: Path, output: Optional[Path], *options: str, **run):
+    """`spacy train configs/cnn_crf.cfg` on corpus (train and dev), into output if given, with more options;
+    `run`: subprocess settings (cwd, ...)."""
     where = ["--output", str(output)] if output is not None else []
     return python("-m", "spacy", "train", str(ROOT / "configs" / "cnn_crf.cfg"), *where,
-                  "--paths.train", str(corpus), "--paths.dev", str(corpus), *options)  # fmt: skip
+                  "--paths.train", str(corpus), "--paths.dev", str(corpus), *options, **run)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
